@@ -1,0 +1,202 @@
+"""chat-emulator: serve | healthcheck | mint | explain.
+
+chat-emulator serve [--host 127.0.0.1] [--port 8080] [--config FILE]
+chat-emulator healthcheck [--url http://127.0.0.1:8080]
+chat-emulator mint iadvize --project ID --user-id U [--visitor-data JSON] [--ttl 60] [--server URL]
+chat-emulator explain iadvize --project ID TOKEN|- [--server URL]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from typing import Any
+
+from emulator import __version__
+
+CONFIG_ENV = "CHAT_EMULATOR_CONFIG"
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"chat-emulator: {message}", file=sys.stderr)
+    return code
+
+
+def _http_json(url: str, body: Any = None, timeout: float = 5.0) -> Any:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) URL given by the user
+        return json.loads(response.read())
+
+
+def _check_url(url: str) -> str:
+    if not url.startswith(("http://", "https://")):
+        raise SystemExit(_fail(f"--server/--url must be an http(s) URL, got {url!r}"))
+    return url.rstrip("/")
+
+
+# -- serve -----------------------------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from emulator.app import create_app
+    from emulator.config import ConfigError
+
+    try:
+        app = create_app(args.config)
+    except ConfigError as exc:
+        return _fail(f"configuration error: {exc}")
+    sources = ", ".join(app.state.config.sources)
+    print(f"chat-emulator {__version__}: vendors {sorted(app.state.vendors)}; config {sources}", file=sys.stderr)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
+    return 0
+
+
+# -- healthcheck -----------------------------------------------------------------------------------------
+def cmd_healthcheck(args: argparse.Namespace) -> int:
+    url = _check_url(args.url) + "/_emulator/health"
+    try:
+        body = _http_json(url, timeout=args.timeout)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return _fail(f"unhealthy: {url}: {exc}", 1)
+    if not isinstance(body, dict) or body.get("status") != "ok":
+        return _fail(f"unhealthy: {url} answered {body!r}", 1)
+    print(f"ok: vendors {body.get('vendors')}")
+    return 0
+
+
+# -- mint ------------------------------------------------------------------------------------------------
+def cmd_mint_iadvize(args: argparse.Namespace) -> int:
+    from emulator.config import ConfigError, load_config
+    from emulator.core.keys import KeyFormatError
+    from emulator.mint import as_key, iadvize_jwe
+
+    visitor_data = None
+    if args.visitor_data is not None:
+        try:
+            visitor_data = json.loads(args.visitor_data)
+        except ValueError as exc:
+            return _fail(f"--visitor-data is not JSON: {exc}")
+        if not isinstance(visitor_data, dict):
+            return _fail("--visitor-data must be a JSON object")
+    now = args.now
+    try:
+        if args.server:
+            server = _check_url(args.server)
+            iadvize_key = as_key(_http_json(server + "/_emulator/keys/iadvize")["pem"])
+            if now is None:
+                now = _http_json(server + "/_emulator/clock")["now"]
+        else:
+            from emulator.vendors.iadvize.config import IAdvizeSettings
+
+            config = load_config(args.config)
+            if "iadvize" not in config.vendors:
+                return _fail("the configuration has no [iadvize] section")
+            settings = IAdvizeSettings.from_section(config.vendors["iadvize"])
+            iadvize_key = settings.emulator_key
+            project = next((p for p in settings.projects if p.project_id == str(args.project)), None)
+            if project is None:
+                print(f"warning: project {args.project} is not in the configuration", file=sys.stderr)
+            elif args.ttl > project.token_max_age:
+                print(
+                    f"warning: --ttl {args.ttl} is over project {args.project}'s tokenMaxAge "
+                    f"({project.token_max_age:g} s): the emulator will refuse it",
+                    file=sys.stderr,
+                )
+        token = iadvize_jwe(
+            args.user_id,
+            visitor_data=visitor_data,
+            ttl=args.ttl,
+            now=now,
+            issuer=args.issuer,
+            brand_key=args.brand_key,
+            iadvize_key=iadvize_key,
+        )
+    except (ConfigError, KeyFormatError, OSError, urllib.error.URLError, KeyError, ValueError) as exc:
+        return _fail(str(exc))
+    print(token)
+    return 0
+
+
+# -- explain ---------------------------------------------------------------------------------------------
+def cmd_explain(args: argparse.Namespace) -> int:
+    token = sys.stdin.read().strip() if args.token == "-" else args.token  # noqa: S105 - "-" means stdin
+    body = {"vendor": args.vendor, "tenant": str(args.project), "token": token}
+    try:
+        if args.server:
+            report = _http_json(_check_url(args.server) + "/_emulator/explain", body)
+        else:
+            from emulator.app import create_app
+            from emulator.config import ConfigError
+
+            try:
+                app = create_app(args.config)
+            except ConfigError as exc:
+                return _fail(f"configuration error: {exc}")
+            vendor = app.state.vendors.get(args.vendor)
+            if vendor is None:
+                return _fail(f"vendor {args.vendor!r} is not configured")
+            report = {
+                "vendor": args.vendor,
+                "tenant": str(args.project),
+                **vendor.explain(str(args.project), token),
+            }
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        return _fail(str(exc))
+    print(json.dumps(report, indent=2, default=str))
+    return 0 if report.get("ok") else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="chat-emulator", description="Local emulator of chat vendors' visitor auth.")
+    parser.add_argument("--version", action="version", version=f"chat-emulator {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the emulator (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback only)")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--config", default=os.environ.get(CONFIG_ENV), help=f"TOML file (or ${CONFIG_ENV})")
+    serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.set_defaults(func=cmd_serve)
+
+    health = sub.add_parser("healthcheck", help="exit 0 if a running emulator answers /_emulator/health")
+    health.add_argument("--url", default="http://127.0.0.1:8080")
+    health.add_argument("--timeout", type=float, default=3.0)
+    health.set_defaults(func=cmd_healthcheck)
+
+    mint = sub.add_parser("mint", help="mint a brand token with the TEST-ONLY fixture keys")
+    mint_sub = mint.add_subparsers(dest="vendor", required=True)
+    iadvize = mint_sub.add_parser("iadvize", help="a brand JWE for iAdvize (RS256 JWS inside RSA-OAEP-256/A256GCM)")
+    iadvize.add_argument("--project", required=True, help="projectId (checked against the configuration)")
+    iadvize.add_argument("--user-id", required=True, help="the https://iadvize.com/userId claim")
+    iadvize.add_argument("--visitor-data", help='JSON object, e.g. \'{"firstName": "Jane"}\'')
+    iadvize.add_argument("--ttl", type=int, default=60, help="seconds until exp (default 60)")
+    iadvize.add_argument("--issuer", help="an iss claim (only checked if the project configures one)")
+    iadvize.add_argument("--brand-key", help="the brand's private key (default: the fixture demo brand key)")
+    iadvize.add_argument("--config", default=os.environ.get(CONFIG_ENV), help="take the emulator key from this config")
+    iadvize.add_argument("--server", help="take the emulator key and clock from a running emulator (URL)")
+    iadvize.add_argument("--now", type=float, help="issue time in epoch seconds (default: now / the server's clock)")
+    iadvize.set_defaults(func=cmd_mint_iadvize)
+
+    explain = sub.add_parser("explain", help="run a vendor's checks on a token and print the trace")
+    explain.add_argument("vendor", choices=["iadvize"])
+    explain.add_argument("token", help="the token, or - to read it from stdin")
+    explain.add_argument("--project", required=True, help="the tenant (iAdvize projectId)")
+    explain.add_argument("--config", default=os.environ.get(CONFIG_ENV))
+    explain.add_argument("--server", help="ask a running emulator instead of loading the configuration here")
+    explain.set_defaults(func=cmd_explain)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

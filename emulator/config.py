@@ -1,0 +1,170 @@
+"""Configuration: the embedded defaults (``fixtures/default.toml``) or a user TOML file.
+
+A user file replaces the defaults, unless it starts with ``extends = "default"``: then its tables are merged
+over the defaults (tables merge key by key, arrays of tables are appended, and a tenant that appears twice
+keeps its last definition).
+
+Key material may be written inline (PEM, JWK, single-line base64) or as a path relative to the file that
+names it. Paths are read when the file is loaded, so after merging every key is inline text; the vendors then
+parse each key once into key objects (``emulator.core.keys``). Fields that hold keys are those whose name ends
+in ``Key``, ``Keys``, ``Cert`` or ``Certificate``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator.core.jose import MAX_TOKEN_BYTES
+
+FIXTURES_ENV = "CHAT_EMULATOR_FIXTURES"
+_KEY_FIELD = re.compile(r"(Key|Keys|Cert|Certificate)$")
+_INLINE_B64 = re.compile(r"^[A-Za-z0-9+/_\-=\s]+$")
+_EMULATOR_FIELDS = {"journalSize", "journalTokens", "secret", "maxTokenBytes"}
+
+
+class ConfigError(ValueError):
+    """Configuration (file or control-plane body) that cannot be used. The message names the field."""
+
+
+def fixtures_dir() -> Path:
+    """Where the default fixtures live: $CHAT_EMULATOR_FIXTURES, the wheel's copy, or the source tree."""
+    override = os.environ.get(FIXTURES_ENV)
+    if override:
+        return Path(override)
+    packaged = Path(__file__).parent / "_fixtures"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def default_config_path() -> Path:
+    return fixtures_dir() / "default.toml"
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    secret: str
+    journal_size: int = 1000
+    journal_tokens: bool = True
+    max_token_bytes: int = MAX_TOKEN_BYTES
+
+
+@dataclass(frozen=True)
+class Config:
+    emulator: EmulatorSettings
+    vendors: dict[str, dict[str, Any]] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise ConfigError(f"config file not found: {path}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}") from exc
+    _materialise_keys(data, path.parent, str(path))
+    return data
+
+
+def _is_inline(value: str) -> bool:
+    text = value.strip()
+    return "-----BEGIN" in text or text.startswith("{") or (len(text) >= 64 and bool(_INLINE_B64.match(text)))
+
+
+def _read_key_value(value: str, base: Path, where: str) -> str:
+    candidate = (base / value).expanduser() if not Path(value).is_absolute() else Path(value)
+    if len(value) < 4096 and "\n" not in value and candidate.is_file():
+        try:
+            return candidate.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{where}: cannot read key file {candidate}: {exc}") from exc
+    if _is_inline(value):
+        return value
+    raise ConfigError(f"{where}: key file not found: {candidate} (nor is the value inline PEM, JWK or base64)")
+
+
+def _materialise_keys(node: Any, base: Path, where: str) -> None:
+    """Replace key-file paths by their content, relative to the file that names them."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            path = f"{where}: {name}"
+            if isinstance(name, str) and _KEY_FIELD.search(name):
+                if isinstance(value, str):
+                    node[name] = _read_key_value(value, base, path)
+                elif isinstance(value, list):
+                    node[name] = [_read_key_value(v, base, path) if isinstance(v, str) else v for v in value]
+                continue
+            _materialise_keys(value, base, where)
+    elif isinstance(node, list):
+        for item in node:
+            _materialise_keys(item, base, where)
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for name, value in over.items():
+        old = merged.get(name)
+        if isinstance(old, dict) and isinstance(value, dict):
+            merged[name] = _merge(old, value)
+        elif isinstance(old, list) and isinstance(value, list) and all(isinstance(v, dict) for v in old + value):
+            merged[name] = old + value
+        else:
+            merged[name] = value
+    return merged
+
+
+def _emulator_settings(section: Any) -> EmulatorSettings:
+    if not isinstance(section, dict):
+        raise ConfigError("[emulator] must be a table")
+    unknown = set(section) - _EMULATOR_FIELDS
+    if unknown:
+        raise ConfigError(f"[emulator]: unknown field(s) {sorted(unknown)}; known: {sorted(_EMULATOR_FIELDS)}")
+    secret = section.get("secret")
+    if not isinstance(secret, str) or len(secret) < 16:
+        raise ConfigError("[emulator] secret: a string of at least 16 characters is required")
+    size = section.get("journalSize", 1000)
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= 1_000_000:
+        raise ConfigError("[emulator] journalSize: an integer between 1 and 1000000")
+    tokens = section.get("journalTokens", True)
+    if not isinstance(tokens, bool):
+        raise ConfigError("[emulator] journalTokens: true or false")
+    cap = section.get("maxTokenBytes", MAX_TOKEN_BYTES)
+    if not isinstance(cap, int) or isinstance(cap, bool) or not 1024 <= cap <= 1024 * 1024:
+        raise ConfigError("[emulator] maxTokenBytes: an integer between 1024 and 1048576")
+    return EmulatorSettings(secret=secret, journal_size=size, journal_tokens=tokens, max_token_bytes=cap)
+
+
+def config_from_dict(data: dict[str, Any], sources: tuple[str, ...] = ()) -> Config:
+    """Build a Config from already-merged TOML data (key material inline)."""
+    data = dict(data)
+    data.pop("extends", None)
+    emulator = _emulator_settings(data.pop("emulator", None) or {})
+    vendors: dict[str, dict[str, Any]] = {}
+    for name, section in data.items():
+        if not isinstance(section, dict):
+            raise ConfigError(f"top-level '{name}' must be a table ([{name}])")
+        vendors[name] = section
+    return Config(emulator=emulator, vendors=vendors, sources=sources)
+
+
+def load_config(path: str | os.PathLike[str] | None = None) -> Config:
+    """Load the defaults, or a user file (replacing them, or extending them with ``extends = "default"``)."""
+    default_path = default_config_path()
+    if path is None:
+        return config_from_dict(_read_toml(default_path), (str(default_path),))
+    user_path = Path(path)
+    user = _read_toml(user_path)
+    extends = user.get("extends")
+    if extends is None:
+        return config_from_dict(user, (str(user_path),))
+    if extends != "default":
+        raise ConfigError(f'{user_path}: extends must be "default" (or absent to replace the defaults)')
+    merged = _merge(_read_toml(default_path), user)
+    return config_from_dict(merged, (str(default_path), str(user_path)))

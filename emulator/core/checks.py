@@ -1,0 +1,142 @@
+"""One verification mechanism for every vendor: an ordered list of named checks.
+
+A vendor's ``checks.py`` declares its ``Pipeline``: each ``Check`` has a stable name, the function that runs
+it, the remedy shown when it fails and the vendor error it selects. Running the pipeline on a context gives a
+``Trace``: one ``Outcome`` per check (passed, failed or not run) with expected and actual values. The first
+failure stops the run and picks the vendor's error; the whole trace is the emulator's diagnosis, served beside
+the vendor's answer (header, GraphQL extensions, journal, ``/_emulator/explain``).
+
+A check function receives the vendor's mutable context object. It returns ``Pass(...)`` (or None) when the
+check holds, and raises ``Fail(...)`` when it does not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Generic, Literal, TypeVar
+
+Status = Literal["passed", "failed", "not_run"]
+C = TypeVar("C")
+E = TypeVar("E")
+
+
+@dataclass(frozen=True)
+class Pass:
+    expected: Any = None
+    actual: Any = None
+    message: str = ""
+
+
+class Fail(Exception):
+    def __init__(self, message: str, *, expected: Any = None, actual: Any = None, remedy: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.expected = expected
+        self.actual = actual
+        self.remedy = remedy
+
+
+@dataclass(frozen=True)
+class Check(Generic[C, E]):
+    name: str
+    run: Callable[[C], Pass | None]
+    description: str
+    remedy: str
+    error: E
+
+
+@dataclass(frozen=True)
+class Outcome:
+    name: str
+    status: Status
+    description: str
+    expected: Any = None
+    actual: Any = None
+    message: str = ""
+    remedy: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"check": self.name, "status": self.status, "description": self.description}
+        if self.status != "not_run":
+            data["expected"] = self.expected
+            data["actual"] = self.actual
+            if self.message:
+                data["message"] = self.message
+        if self.status == "failed":
+            data["remedy"] = self.remedy
+        return data
+
+
+@dataclass
+class Trace(Generic[E]):
+    outcomes: list[Outcome] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    error: E | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and all(o.status == "passed" for o in self.outcomes)
+
+    @property
+    def failed(self) -> Outcome | None:
+        return next((o for o in self.outcomes if o.status == "failed"), None)
+
+    def summary(self) -> str:
+        """One line: what failed and why, or that every check passed."""
+        failed = self.failed
+        if failed is None:
+            return f"ok: all {len(self.outcomes)} checks passed"
+        return f"{failed.name}: {failed.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        failed = self.failed
+        return {
+            "ok": self.ok,
+            "failedCheck": failed.name if failed else None,
+            "summary": self.summary(),
+            "remedy": failed.remedy if failed else None,
+            "checks": [o.to_dict() for o in self.outcomes],
+            "warnings": list(self.warnings),
+        }
+
+
+class Pipeline(Generic[C, E]):
+    def __init__(self, checks: Iterable[Check[C, E]]) -> None:
+        self.checks: tuple[Check[C, E], ...] = tuple(checks)
+        names = [c.name for c in self.checks]
+        if len(set(names)) != len(names):
+            raise ValueError(f"duplicate check names in pipeline: {names}")
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.checks]
+
+    def run(self, ctx: C, warnings: list[str] | None = None) -> Trace[E]:
+        trace: Trace[E] = Trace(warnings=warnings if warnings is not None else [])
+        for index, check in enumerate(self.checks):
+            try:
+                result = check.run(ctx) or Pass()
+            except Fail as fail:
+                trace.outcomes.append(
+                    Outcome(
+                        check.name,
+                        "failed",
+                        check.description,
+                        fail.expected,
+                        fail.actual,
+                        fail.message,
+                        fail.remedy or check.remedy,
+                    )
+                )
+                trace.error = check.error
+                trace.outcomes.extend(Outcome(c.name, "not_run", c.description) for c in self.checks[index + 1 :])
+                return trace
+            trace.outcomes.append(
+                Outcome(check.name, "passed", check.description, result.expected, result.actual, result.message)
+            )
+        return trace

@@ -1,0 +1,257 @@
+"""Strict JOSE helpers over python-jose.
+
+The rules every vendor gets for free:
+    - a size cap checked before any parsing (``MAX_TOKEN_BYTES``, 64 KiB by default);
+    - compact serialisation only, with the exact segment count, every segment valid base64url;
+    - the protected header is a JSON object whose ``alg`` (and ``enc``) must be in an explicit allow-list
+      given by the caller for that one use; ``none`` is never accepted, HMAC algorithms only ever verify with
+      a shared secret and asymmetric ones only with an asymmetric key (no "HMAC keyed with a public key");
+    - ``crit`` headers are refused (we understand no extension);
+    - time claims are never checked here: libraries read the wall clock, the emulator's checks read its Clock.
+
+The pieces are small on purpose, so that a vendor's check pipeline can name each step (format, header,
+decrypt, signature) and report exactly which one failed.
+"""
+
+from __future__ import annotations
+
+import binascii
+import json
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from jose import jwe as jose_jwe
+from jose import jwk as jose_jwk
+from jose import jws as jose_jws
+from jose.exceptions import JOSEError
+
+from emulator.core.keys import Key, b64url, b64url_decode
+
+MAX_TOKEN_BYTES = 64 * 1024
+_SEGMENT = re.compile(r"^[A-Za-z0-9_-]*$")
+
+RSA_SIGNING = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
+EC_SIGNING = frozenset({"ES256", "ES384", "ES512"})
+HMAC_SIGNING = frozenset({"HS256", "HS384", "HS512"})
+RSA_KEY_WRAPPING = frozenset({"RSA-OAEP", "RSA-OAEP-256", "RSA1_5"})
+_OAEP_HASH = {"RSA-OAEP": hashes.SHA1, "RSA-OAEP-256": hashes.SHA256}
+
+
+class JoseError(ValueError):
+    """A token refused by a JOSE rule. ``code`` is stable; ``message`` is for humans."""
+
+    def __init__(self, code: str, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+
+@dataclass(frozen=True)
+class Compact:
+    """A compact-serialised JWS (3 segments) or JWE (5 segments) with its decoded protected header."""
+
+    raw: str
+    segments: tuple[str, ...]
+    header: dict[str, Any]
+
+    @property
+    def kind(self) -> str:
+        return "JWE" if len(self.segments) == 5 else "JWS"
+
+    def segment_bytes(self, index: int) -> bytes:
+        return b64url_decode(self.segments[index])
+
+
+def check_size(token: str | bytes, max_bytes: int = MAX_TOKEN_BYTES) -> int:
+    size = len(token.encode("utf-8", "surrogatepass") if isinstance(token, str) else token)
+    if size > max_bytes:
+        raise JoseError(
+            "too_large", f"token is {size} bytes, over the {max_bytes}-byte cap", size=size, limit=max_bytes
+        )
+    return size
+
+
+def parse_compact(token: Any, *, expect: Collection[int] = (3, 5), max_bytes: int = MAX_TOKEN_BYTES) -> Compact:
+    """Split and decode a compact token, checking size first. ``expect`` is the allowed segment counts."""
+    if not isinstance(token, str):
+        raise JoseError("not_text", f"token must be a string, got {type(token).__name__}")
+    check_size(token, max_bytes)
+    token = token.strip()
+    if not token:
+        raise JoseError("empty", "token is empty")
+    segments = tuple(token.split("."))
+    if len(segments) not in expect:
+        wanted = " or ".join(str(n) for n in sorted(expect))
+        raise JoseError(
+            "segments",
+            f"token has {len(segments)} dot-separated segments, expected {wanted}",
+            segments=len(segments),
+        )
+    for index, segment in enumerate(segments):
+        if not _SEGMENT.match(segment):
+            raise JoseError("base64url", f"segment {index + 1} is not base64url (characters outside A-Z a-z 0-9 - _)")
+    if not segments[0]:
+        raise JoseError("header_missing", "the protected header segment is empty")
+    try:
+        header = json.loads(b64url_decode(segments[0]))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise JoseError("header_json", f"the protected header is not base64url-encoded JSON: {exc}") from exc
+    if not isinstance(header, dict):
+        raise JoseError("header_json", "the protected header is JSON but not an object")
+    return Compact(raw=token, segments=segments, header=header)
+
+
+def check_alg(header: dict[str, Any], allowed: Collection[str], member: str = "alg") -> str:
+    """``header[member]`` must be one of ``allowed``; ``none`` never is."""
+    value = header.get(member)
+    if not isinstance(value, str) or not value:
+        raise JoseError(f"{member}_missing", f"the header has no '{member}'", actual=value)
+    if value.lower() == "none":
+        raise JoseError(f"{member}_none", f"'{member}: none' is never accepted", actual=value)
+    if value not in allowed:
+        raise JoseError(
+            f"{member}_not_allowed",
+            f"'{member}' is {value!r}, allowed: {', '.join(sorted(allowed))}",
+            actual=value,
+            allowed=sorted(allowed),
+        )
+    return value
+
+
+def check_no_crit(header: dict[str, Any]) -> None:
+    if "crit" in header:
+        raise JoseError("crit", f"'crit' header {header['crit']!r} names extensions this verifier does not know")
+
+
+def _rsa_padding(alg: str) -> padding.AsymmetricPadding:
+    if alg in _OAEP_HASH:
+        digest = _OAEP_HASH[alg]()
+        return padding.OAEP(mgf=padding.MGF1(digest), algorithm=digest, label=None)
+    return padding.PKCS1v15()
+
+
+def jwe_decrypt(compact: Compact, key: Key) -> bytes:
+    """Decrypt an RSA key-wrapped JWE with ``key`` (its header already checked by the caller).
+
+    Failures are told apart for the diagnosis (this is a local tool, padding-oracle hygiene does not apply):
+    ``unwrap_failed`` means the content key did not decrypt with our private key, i.e. the token was
+    encrypted to another public key; ``decrypt_failed`` means the content did not authenticate (tampered or
+    truncated token, or a wrong ``enc``).
+    """
+    if compact.kind != "JWE":
+        raise JoseError("segments", "not a JWE")
+    if key.private is None or not isinstance(key.private, rsa.RSAPrivateKey):
+        raise JoseError("key", f"key {key.kid!r} is not an RSA private key")
+    alg = compact.header.get("alg", "")
+    if alg not in RSA_KEY_WRAPPING:
+        raise JoseError("alg_not_allowed", f"key management {alg!r} is not RSA key wrapping")
+    try:
+        plaintext = jose_jwe.decrypt(compact.raw, key.private)
+    except (JOSEError, ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise _explain_jwe_failure(compact, key, alg) from exc
+    if plaintext is None:
+        raise _explain_jwe_failure(compact, key, alg)
+    return plaintext
+
+
+def _explain_jwe_failure(compact: Compact, key: Key, alg: str) -> JoseError:
+    assert isinstance(key.private, rsa.RSAPrivateKey)
+    try:
+        wrapped = compact.segment_bytes(1)
+    except (binascii.Error, ValueError):
+        return JoseError("unwrap_failed", "the encrypted-key segment is not base64url")
+    expected_len = (key.bits + 7) // 8
+    if len(wrapped) != expected_len:
+        return JoseError(
+            "unwrap_failed",
+            f"the encrypted key is {len(wrapped)} bytes; a key wrapped for our {key.bits}-bit RSA key is "
+            f"{expected_len} bytes, so it was encrypted to another public key",
+            wrapped_bytes=len(wrapped),
+            expected_bytes=expected_len,
+        )
+    try:
+        key.private.decrypt(wrapped, _rsa_padding(alg))
+    except ValueError:
+        return JoseError(
+            "unwrap_failed",
+            f"the content key does not decrypt with our private key ({alg}): the JWE was encrypted to "
+            "another public key",
+        )
+    return JoseError(
+        "decrypt_failed",
+        "the content key unwrapped, but the content does not authenticate: the token was altered, "
+        "truncated, or its 'enc' does not match how it was encrypted",
+    )
+
+
+def _jose_key(key: Key, alg: str) -> Any:
+    if alg in RSA_SIGNING:
+        if not isinstance(key.public, rsa.RSAPublicKey):
+            raise JoseError("key_type", f"{alg} needs an RSA key; key {key.kid!r} is {key.kty}")
+    elif alg in EC_SIGNING:
+        if not isinstance(key.public, ec.EllipticCurvePublicKey):
+            raise JoseError("key_type", f"{alg} needs an EC key; key {key.kid!r} is {key.kty}")
+    else:
+        raise JoseError("alg_not_allowed", f"{alg!r} cannot be used with an asymmetric key")
+    return jose_jwk.construct(key.public, alg)
+
+
+def jws_verify(compact: Compact, key: Key, allowed: Collection[str]) -> bytes:
+    """Verify an asymmetric JWS signature with ``key``. ``allowed`` must not contain HMAC algorithms."""
+    if compact.kind != "JWS":
+        raise JoseError("segments", "not a JWS")
+    alg = check_alg(compact.header, allowed)
+    check_no_crit(compact.header)
+    if alg in HMAC_SIGNING:
+        raise JoseError("alg_not_allowed", "HMAC algorithms never verify with a public key")
+    try:
+        return jose_jws.verify(compact.raw, _jose_key(key, alg), algorithms=[alg])
+    except JOSEError as exc:
+        raise JoseError("bad_signature", f"the {alg} signature does not verify with key {key.kid!r}") from exc
+
+
+def hmac_verify(compact: Compact, secret: bytes, allowed: Collection[str]) -> bytes:
+    """Verify an HMAC JWS with a shared secret. ``allowed`` may hold only HS256/384/512."""
+    if compact.kind != "JWS":
+        raise JoseError("segments", "not a JWS")
+    if not set(allowed) <= HMAC_SIGNING:
+        raise ValueError("hmac_verify allow-list must hold only HMAC algorithms")
+    alg = check_alg(compact.header, allowed)
+    check_no_crit(compact.header)
+    try:
+        return jose_jws.verify(compact.raw, jose_jwk.construct({"kty": "oct", "k": b64url(secret)}, alg), [alg])
+    except JOSEError as exc:
+        raise JoseError("bad_signature", f"the {alg} signature does not verify with the shared secret") from exc
+
+
+def jws_sign(payload: dict[str, Any], key: Key, alg: str, headers: dict[str, Any] | None = None) -> str:
+    """Sign ``payload`` as a compact JWS with a private key (RS*/PS*/ES*)."""
+    if key.private is None:
+        raise ValueError(f"key {key.kid!r} has no private half")
+    if alg not in RSA_SIGNING | EC_SIGNING:
+        raise ValueError(f"{alg!r} is not an asymmetric signing algorithm")
+    return jose_jws.sign(payload, key.private, headers=headers, algorithm=alg)
+
+
+def jwe_encrypt(plaintext: bytes, key: Key, alg: str, enc: str, *, cty: str | None = None) -> str:
+    """Encrypt to a public key (used by minting helpers, never by verification)."""
+    if alg not in RSA_KEY_WRAPPING:
+        raise ValueError(f"{alg!r} is not RSA key wrapping")
+    token = jose_jwe.encrypt(plaintext, key.public, encryption=enc, algorithm=alg, cty=cty)
+    return token.decode("ascii") if isinstance(token, bytes) else token
+
+
+def json_object(data: bytes, what: str = "payload") -> dict[str, Any]:
+    """Parse a JSON object (claims) from bytes, or raise JoseError('claims_json')."""
+    try:
+        value = json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise JoseError("claims_json", f"the {what} is not JSON: {exc}") from exc
+    if not isinstance(value, dict):
+        raise JoseError("claims_json", f"the {what} is JSON but not an object")
+    return value
