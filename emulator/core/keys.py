@@ -230,6 +230,8 @@ def load_key(material: str | bytes | Mapping[str, Any], *, kid: str | None = Non
     """Parse key material once into a ``Key``. Raises ``KeyFormatError`` with a readable reason."""
     jwk_kid: str | None = None
     if isinstance(material, Mapping):
+        if "keys" in material and "kty" not in material:
+            raise KeyFormatError('this is a JWK Set ({"keys": [...]}); give one of its keys')
         public, private = _from_jwk(material)
         jwk_kid = material.get("kid") if isinstance(material.get("kid"), str) else None
     else:
@@ -239,13 +241,13 @@ def load_key(material: str | bytes | Mapping[str, Any], *, kid: str | None = Non
             raise KeyFormatError("key material is empty")
         if b"-----BEGIN" in stripped:
             public, private = _from_pem(stripped)
-        elif stripped.startswith(b"{"):
+        elif stripped.startswith((b"{", b"[")):
             try:
                 parsed = json.loads(stripped)
             except ValueError as exc:
-                raise KeyFormatError(f"key text starts with '{{' but is not JSON: {exc}") from exc
+                raise KeyFormatError(f"key text looks like JSON but is not: {exc}") from exc
             if not isinstance(parsed, dict):
-                raise KeyFormatError("JWK JSON must be an object")
+                raise KeyFormatError("JWK JSON must be an object (one key), not a list")
             return load_key(parsed, kid=kid, source=source)
         else:
             text = stripped.decode("ascii", errors="replace")

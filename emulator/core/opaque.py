@@ -53,7 +53,7 @@ class OpaqueTokens:
 
     def verify(self, kind: str, token: Any, max_age: float) -> Any:
         """The payload of a valid token of ``kind`` no older than ``max_age`` seconds, else OpaqueTokenError."""
-        if not isinstance(token, str) or not token or len(token) > 8192:
+        if not isinstance(token, str) or not token or len(token) > 8192 or token.count(".") < 2:
             raise OpaqueTokenError("malformed", "token is missing or not a plausible opaque token")
         try:
             return self._serializer(kind).loads(token, max_age=max_age)

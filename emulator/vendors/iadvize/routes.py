@@ -7,9 +7,10 @@ POST /graphql           visitor authentication mutations (schema.py); ?platform=
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -57,7 +58,7 @@ class IAdvizeRoutes:
             return refuse(
                 400,
                 errors.oauth_error("invalid_request", "The request body must be application/x-www-form-urlencoded"),
-                f"Content-Type is {media_type(request) or 'missing'!r}; send a form: "
+                f"Content-Type is {media_type(request) or 'missing'!r}; send application/x-www-form-urlencoded: "
                 "username=...&password=...&grant_type=password",
             )
         try:
@@ -157,6 +158,18 @@ class IAdvizeRoutes:
         return response
 
 
+@functools.lru_cache(maxsize=256)
+def _operation_names(query: str) -> tuple[str | None, ...] | None:
+    """The names of the document's operations, or None when it does not parse (strawberry reports that)."""
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None
+    return tuple(
+        d.name.value if d.name else None for d in document.definitions if isinstance(d, OperationDefinitionNode)
+    )
+
+
 def _graphql_request_problem(body: Any) -> str | None:
     if not isinstance(body, dict):
         return "The body must be a JSON object with a 'query'"
@@ -168,6 +181,13 @@ def _graphql_request_problem(body: Any) -> str | None:
     name = body.get("operationName")
     if name is not None and not isinstance(name, str):
         return "'operationName' must be a string"
+    # The spec's GetOperation(), with graphql-js's messages (strawberry would pick one or raise a bare KeyError).
+    operations = _operation_names(body["query"])
+    if operations is not None:
+        if name is None and len(operations) > 1:
+            return "Must provide operation name if query contains multiple operations."
+        if name is not None and name not in operations:
+            return f"Unknown operation named '{name}'."
     return None
 
 

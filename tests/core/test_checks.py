@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+
+from emulator.core.checks import Check, Fail, Pass, Pipeline
+
+
+@dataclass
+class Ctx:
+    value: int
+    seen: list[str] = field(default_factory=list)
+
+
+def positive(ctx: Ctx) -> Pass:
+    ctx.seen.append("positive")
+    if ctx.value <= 0:
+        raise Fail("not positive", expected="> 0", actual=ctx.value)
+    return Pass(expected="> 0", actual=ctx.value)
+
+
+def even(ctx: Ctx) -> None:
+    ctx.seen.append("even")
+    if ctx.value % 2:
+        raise Fail("odd", expected="even", actual=ctx.value, remedy="add one")
+
+
+def small(ctx: Ctx) -> Pass:
+    ctx.seen.append("small")
+    return Pass()
+
+
+PIPE = Pipeline(
+    [
+        Check("positive", positive, "value > 0", "use a positive number", "E_POS"),
+        Check("even", even, "value is even", "use an even number", "E_EVEN"),
+        Check("small", small, "always", "n/a", "E_SMALL"),
+    ]
+)
+
+
+def test_all_pass() -> None:
+    ctx = Ctx(4)
+    trace = PIPE.run(ctx)
+    assert trace.ok and trace.error is None and trace.failed is None
+    assert [o.status for o in trace.outcomes] == ["passed"] * 3
+    assert trace.summary() == "ok: all 3 checks passed"
+
+
+def test_first_failure_stops_and_selects_the_error() -> None:
+    ctx = Ctx(-3)
+    trace = PIPE.run(ctx)
+    assert not trace.ok
+    assert trace.error == "E_POS"
+    assert ctx.seen == ["positive"]
+    assert [o.status for o in trace.outcomes] == ["failed", "not_run", "not_run"]
+    data = trace.to_dict()
+    assert data["failedCheck"] == "positive"
+    assert data["checks"][0] == {
+        "check": "positive",
+        "status": "failed",
+        "description": "value > 0",
+        "expected": "> 0",
+        "actual": -3,
+        "message": "not positive",
+        "remedy": "use a positive number",
+    }
+    assert data["checks"][1] == {"check": "even", "status": "not_run", "description": "value is even"}
+
+
+def test_fail_may_override_the_remedy() -> None:
+    trace = PIPE.run(Ctx(3))
+    assert trace.error == "E_EVEN"
+    assert trace.failed is not None and trace.failed.remedy == "add one"
+    assert trace.summary() == "even: odd"
+
+
+def test_duplicate_names_refused() -> None:
+    with pytest.raises(ValueError, match="duplicate"):
+        Pipeline([Check("a", small, "", "", 1), Check("a", small, "", "", 2)])
