@@ -139,8 +139,8 @@ def jwe_decrypt(compact: Compact, key: Key) -> bytes:
     """Decrypt an RSA key-wrapped JWE with ``key`` (its header already checked by the caller).
 
     Failures are told apart for the diagnosis (this is a local tool, padding-oracle hygiene does not apply):
-    ``unwrap_failed`` means the content key did not decrypt with our private key, i.e. the token was
-    encrypted to another public key; ``decrypt_failed`` means the content did not authenticate (tampered or
+    ``unwrap_failed`` means the content key did not decrypt with our private key (the token was most likely
+    encrypted to another public key); ``decrypt_failed`` means the content did not authenticate (tampered or
     truncated token, or a wrong ``enc``).
     """
     if compact.kind != "JWE":
@@ -169,8 +169,8 @@ def _explain_jwe_failure(compact: Compact, key: Key, alg: str) -> JoseError:
     if len(wrapped) != expected_len:
         return JoseError(
             "unwrap_failed",
-            f"the encrypted key is {len(wrapped)} bytes; a key wrapped for our {key.bits}-bit RSA key is "
-            f"{expected_len} bytes, so it was encrypted to another public key",
+            f"the encrypted key is {len(wrapped)} bytes, but a key wrapped for our {key.bits}-bit RSA key is "
+            f"{expected_len} bytes",
             wrapped_bytes=len(wrapped),
             expected_bytes=expected_len,
         )
@@ -179,8 +179,7 @@ def _explain_jwe_failure(compact: Compact, key: Key, alg: str) -> JoseError:
     except ValueError:
         return JoseError(
             "unwrap_failed",
-            f"the content key does not decrypt with our private key ({alg}): the JWE was encrypted to "
-            "another public key",
+            f"the content encryption key does not decrypt with our private key ({alg})",
         )
     return JoseError(
         "decrypt_failed",

@@ -117,6 +117,7 @@ class JournalMiddleware:
             "vendor": self.vendor,
             "method": scope["method"],
             "path": scope["path"],
+            "query": scope.get("query_string", b"").decode("latin-1"),
             "host": headers.get(b"host", b"").decode("latin-1"),
             "status": status,
             "tenant": note.tenant,

@@ -160,8 +160,8 @@ def _jwe_decrypt(ctx: Context) -> Pass:
         message = exc.message
         if exc.code == "unwrap_failed":
             message += (
-                ". It was probably encrypted with another public key, such as iAdvize's production key: "
-                "against the emulator, encrypt with the emulator's iAdvize public key (GET /_emulator/keys/iadvize)"
+                ": it was probably encrypted with another public key, e.g. iAdvize's production key instead of "
+                "the emulator's (GET /_emulator/keys/iadvize)"
             )
         raise Fail(
             message,
@@ -404,7 +404,12 @@ PIPELINE: Pipeline[Context, GraphQLFailure] = Pipeline(
             "authenticated mode is on for the project",
             "Ask iAdvize to enable authenticated mode (in the emulator: authenticationEnabled = true)",
         ),
-        _check("token_size", _token_size, "the credentials fit the size cap", errors.REMEDY_JWE_ALG),
+        _check(
+            "token_size",
+            _token_size,
+            "the credentials fit the size cap",
+            "Send only the compact JWE as credentials; a brand JWE is about 1 KB (cap: [emulator] maxTokenBytes)",
+        ),
         _check("jwe_format", _jwe_format, "the credentials are a compact JWE", errors.REMEDY_JWE_ALG),
         _check("jwe_alg", _jwe_alg, f"the JWE alg is {JWE_ALG}", errors.REMEDY_JWE_ALG),
         _check("jwe_enc", _jwe_enc, f"the JWE enc is {JWE_ENC}", errors.REMEDY_JWE_ALG),

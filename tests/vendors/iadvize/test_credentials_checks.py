@@ -6,18 +6,30 @@ X-Emulator-Diagnosis header and the journal).
 
 from __future__ import annotations
 
+import base64
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from emulator.vendors.iadvize.checks import PIPELINE
 from tests import tokens
 from tests.conftest import PROJECT, PROJECT_DISABLED, random_project_id
 from tests.tokens import USER_ID, VISITOR_DATA, jwe, jws
 from tests.vendors.iadvize.helpers import assert_rejected, sdk_secured, try_jwe
+
+# "iAdvize Public Key (use for production)", as published in iAdvize's docs (research/iadvize.md §1.5).
+IADVIZE_PRODUCTION_KEY = serialization.load_der_public_key(
+    base64.b64decode(
+        "MIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA1KdAzuUa5rOXgLHavoDRYoNXzwWz/pFhgGypYFbvV8DNjB93XK2AzKTwW+vxT7RYl4f+"
+        "sKLdEi3dJYgPt2hquhTNmFxAzRvTuolUOKr1XNx7QbDj+7cfLVDYjmds/ydNtyHi8TUHSvfzs8SGXO5E5H13llmayPEslHKShG0cLIDcLNr6hJcf"
+        "v9fvOZqQlLQ4Bx7to/66IHke9zY+1oidrUdFGzxXG+RGK81mIMuXj6N2EGJ7YYcQqXJfBJnWFlSGCQNttw5Rfj00eZbkMRO3XohhNqGIiBG2tejS"
+        "jfB53UpiHdbzni+tyB72R5aaq4d+gkkgaOVYn/Or2fArOH2FUQIDAQAB"
+    )
+)
 
 
 @dataclass
@@ -101,6 +113,12 @@ CASES = [
         "jwe_decrypt",
         lambda k: (PROJECT, jwe(k.good_jws(), k.other.public_key())),
         "encrypted with another public key",
+    ),
+    Case(
+        "encrypted to iAdvize's production key",
+        "jwe_decrypt",
+        lambda k: (PROJECT, jwe(k.good_jws(), IADVIZE_PRODUCTION_KEY)),
+        "e.g. iAdvize's production key instead of the emulator's",
     ),
     Case(
         "tampered ciphertext",
