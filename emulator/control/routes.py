@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.config import ConfigError
-from emulator.core.http import BodyTooLarge, HTTPProblem, parse_json, problem, read_body
+from emulator.core.http import HTTPProblem, json_body, problem
 from emulator.core.runtime import Runtime
 from emulator.vendors.base import Vendor
 
 Endpoint = Callable[[Request], Awaitable[Response]]
-_BODY_LIMIT = 1024 * 1024
 _MAX_CLOCK = 253402300799  # 9999-12-31T23:59:59Z
 
 
@@ -57,14 +55,6 @@ class ControlPlane:
             routes.extend(vendor.control_routes())
         return routes
 
-    async def _json_body(self, request: Request) -> Any:
-        try:
-            return parse_json(await read_body(request, _BODY_LIMIT))
-        except BodyTooLarge as exc:
-            raise HTTPProblem(problem(413, str(exc))) from exc
-        except ValueError as exc:
-            raise HTTPProblem(problem(400, str(exc))) from exc
-
     def _vendor(self, request: Request) -> Vendor:
         name = request.path_params["vendor"]
         vendor = self.vendors.get(name)
@@ -78,7 +68,7 @@ class ControlPlane:
     async def clock(self, request: Request) -> Response:
         clock = self.runtime.clock
         if request.method == "POST":
-            body = await self._json_body(request)
+            body = await json_body(request)
             if not isinstance(body, dict) or len(body) != 1 or next(iter(body)) not in ("freeze", "advance", "real"):
                 return problem(
                     400,
@@ -121,7 +111,7 @@ class ControlPlane:
         return JSONResponse(entry)
 
     async def explain(self, request: Request) -> Response:
-        body = await self._json_body(request)
+        body = await json_body(request)
         if not isinstance(body, dict):
             return problem(400, 'send {"vendor": "...", "tenant": "...", "token": "..."}')
         missing = [k for k in ("vendor", "tenant", "token") if k not in body]
@@ -157,7 +147,7 @@ class ControlPlane:
             if not vendor.delete_tenant(tenant_id):
                 return problem(404, f"no {vendor.name} {vendor.tenant_noun} {tenant_id!r}")
             return Response(status_code=204)
-        body = await self._json_body(request)
+        body = await json_body(request)
         try:
             view, created = vendor.put_tenant(tenant_id, body)
         except ConfigError as exc:

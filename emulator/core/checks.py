@@ -12,10 +12,12 @@ check holds, and raises ``Fail(...)`` when it does not.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
+log = logging.getLogger("emulator.checks")
 Status = Literal["passed", "failed", "not_run"]
 C = TypeVar("C")
 E = TypeVar("E")
@@ -122,21 +124,29 @@ class Pipeline(Generic[C, E]):
             try:
                 result = check.run(ctx) or Pass()
             except Fail as fail:
-                trace.outcomes.append(
-                    Outcome(
-                        check.name,
-                        "failed",
-                        check.description,
-                        fail.expected,
-                        fail.actual,
-                        fail.message,
-                        fail.remedy or check.remedy,
-                    )
-                )
-                trace.error = check.error
-                trace.outcomes.extend(Outcome(c.name, "not_run", c.description) for c in self.checks[index + 1 :])
-                return trace
+                return self._stop(trace, index, fail)
+            except Exception as exc:  # a bug must not become a 500 or leak into the vendor's answer
+                log.exception("check %r raised unexpectedly", check.name)
+                message = f"the emulator could not evaluate this check ({type(exc).__name__}: {exc}); please report it"
+                return self._stop(trace, index, Fail(message))
             trace.outcomes.append(
                 Outcome(check.name, "passed", check.description, result.expected, result.actual, result.message)
             )
+        return trace
+
+    def _stop(self, trace: Trace[E], index: int, fail: Fail) -> Trace[E]:
+        check = self.checks[index]
+        trace.outcomes.append(
+            Outcome(
+                check.name,
+                "failed",
+                check.description,
+                fail.expected,
+                fail.actual,
+                fail.message,
+                fail.remedy or check.remedy,
+            )
+        )
+        trace.error = check.error
+        trace.outcomes.extend(Outcome(c.name, "not_run", c.description) for c in self.checks[index + 1 :])
         return trace

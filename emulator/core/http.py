@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+
+from emulator.core import jsonutil
 
 MAX_BODY_BYTES = 1024 * 1024
 DIAGNOSIS_HEADER = "X-Emulator-Diagnosis"
@@ -62,11 +63,21 @@ def parse_json(body: bytes) -> Any:
     if not body.strip():
         raise ValueError("the body is empty")
     try:
-        return json.loads(body)
+        return jsonutil.loads(body)
     except UnicodeDecodeError as exc:
         raise ValueError("the body is not UTF-8") from exc
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:
         raise ValueError(f"the body is not JSON: {exc}") from exc
+
+
+async def json_body(request: Request, limit: int = MAX_BODY_BYTES) -> Any:
+    """The JSON body, or HTTPProblem (413 over ``limit``, 400 not JSON) for the control plane's handler."""
+    try:
+        return parse_json(await read_body(request, limit))
+    except BodyTooLarge as exc:
+        raise HTTPProblem(problem(413, str(exc))) from exc
+    except ValueError as exc:
+        raise HTTPProblem(problem(400, str(exc))) from exc
 
 
 def header_safe(text: str, limit: int = _MAX_HEADER_CHARS) -> str:

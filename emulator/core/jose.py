@@ -16,7 +16,6 @@ decrypt, signature) and report exactly which one failed.
 from __future__ import annotations
 
 import binascii
-import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from jose import jwk as jose_jwk
 from jose import jws as jose_jws
 from jose.exceptions import JOSEError
 
+from emulator.core import jsonutil
 from emulator.core.keys import Key, b64url, b64url_decode
 
 MAX_TOKEN_BYTES = 64 * 1024
@@ -98,7 +98,7 @@ def parse_compact(token: Any, *, expect: Collection[int] = (3, 5), max_bytes: in
     if not segments[0]:
         raise JoseError("header_missing", "the protected header segment is empty")
     try:
-        header = json.loads(b64url_decode(segments[0]))
+        header = jsonutil.loads(b64url_decode(segments[0]))
     except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
         raise JoseError("header_json", f"the protected header is not base64url-encoded JSON: {exc}") from exc
     if not isinstance(header, dict):
@@ -248,7 +248,7 @@ def jwe_encrypt(plaintext: bytes, key: Key, alg: str, enc: str, *, cty: str | No
 def json_object(data: bytes, what: str = "payload") -> dict[str, Any]:
     """Parse a JSON object (claims) from bytes, or raise JoseError('claims_json')."""
     try:
-        value = json.loads(data)
+        value = jsonutil.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:
         raise JoseError("claims_json", f"the {what} is not JSON: {exc}") from exc
     if not isinstance(value, dict):

@@ -79,3 +79,15 @@ def test_fail_may_override_the_remedy() -> None:
 def test_duplicate_names_refused() -> None:
     with pytest.raises(ValueError, match="duplicate"):
         Pipeline([Check("a", small, "", "", 1), Check("a", small, "", "", 2)])
+
+
+def test_an_unexpected_exception_fails_the_check_instead_of_escaping(caplog: pytest.LogCaptureFixture) -> None:
+    def broken(ctx: Ctx) -> Pass:
+        raise KeyError("boom")
+
+    pipe = Pipeline([Check("broken", broken, "raises", "n/a", "E_BROKEN"), Check("small", small, "", "", "E")])
+    trace = pipe.run(Ctx(1))
+    assert trace.error == "E_BROKEN"
+    assert trace.failed is not None and "KeyError" in trace.failed.message
+    assert [o.status for o in trace.outcomes] == ["failed", "not_run"]
+    assert "raised unexpectedly" in caplog.text

@@ -19,7 +19,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.config import ConfigError
-from emulator.core.http import parse_json, problem, read_body
+from emulator.core.http import json_body, problem
 from emulator.core.runtime import Runtime
 from emulator.vendors.base import Vendor
 from emulator.vendors.iadvize import errors
@@ -114,12 +114,12 @@ class IAdvize(Vendor):
             if self.state.operators.pop(username, None) is None:
                 return problem(404, f"no iAdvize operator {username!r}")
             return Response(status_code=204)
+        body = await json_body(request, 64 * 1024)
         try:
-            body = parse_json(await read_body(request, 64 * 1024))
             if not isinstance(body, dict) or set(body) - {"password"}:
                 raise ConfigError('the body must be {"password": "..."}')
             operator = Operator.create(username, body.get("password"))
-        except (ValueError, ConfigError) as exc:
+        except ConfigError as exc:
             return problem(400, str(exc))
         created = username not in self.state.operators
         self.state.operators[username] = operator

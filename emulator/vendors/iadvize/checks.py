@@ -10,6 +10,7 @@ expected and actual values and the FAQ's remedy are the diagnosis.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -311,7 +312,7 @@ def _number_claim(ctx: Context, name: str) -> float | None:
     value = ctx.claims.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
         raise Fail(f"'{name}' must be a number of seconds since the epoch", expected="NumericDate", actual=value)
     if value > 1e11:
         raise Fail(

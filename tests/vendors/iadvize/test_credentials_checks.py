@@ -212,6 +212,18 @@ CASES = [
         "milliseconds",
     ),
     Case(
+        "exp NaN (Python's json would accept it)",
+        "claims_json",
+        lambda k: (PROJECT, jwe(jws(b'{"https://iadvize.com/userId":"a","exp":NaN}', k.brand), k.iadvize)),
+        "NaN is not valid JSON",
+    ),
+    Case(
+        "header nested 30000 deep",
+        "jwe_format",
+        lambda k: (PROJECT, tokens.b64u(b"[" * 30000) + ".a.b.c.d"),
+        "nested too deeply",
+    ),
+    Case(
         "expired",
         "not_expired",
         lambda k: (PROJECT, k.token(k.claims(exp=int(k.now) - 3600))),
