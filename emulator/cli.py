@@ -9,6 +9,7 @@ chat-emulator explain iadvize --project ID TOKEN|- [--server URL]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -27,11 +28,21 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+class ServerError(Exception):
+    """A running emulator answered with an HTTP error; the message is its own explanation."""
+
+
 def _http_json(url: str, body: Any = None, timeout: float = 5.0) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) URL given by the user
-        return json.loads(response.read())
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) URL from the user
+            return json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        detail = exc.read(4096).decode("utf-8", "replace")
+        with contextlib.suppress(ValueError, AttributeError):
+            detail = json.loads(detail).get("error", detail)
+        raise ServerError(f"{url} answered {exc.code}: {detail}") from exc
 
 
 def _check_url(url: str) -> str:
@@ -87,10 +98,17 @@ def cmd_mint_iadvize(args: argparse.Namespace) -> int:
     now = args.now
     try:
         if args.server:
+            if args.config:
+                return _fail("give --config or --server, not both")
             server = _check_url(args.server)
             iadvize_key = as_key(_http_json(server + "/_emulator/keys/iadvize")["pem"])
             if now is None:
                 now = _http_json(server + "/_emulator/clock")["now"]
+            try:
+                project = _http_json(f"{server}/_emulator/tenants/iadvize/{args.project}")
+            except ServerError:
+                project = None
+            _mint_warnings(args, project)
         else:
             from emulator.vendors.iadvize.config import IAdvizeSettings
 
@@ -99,15 +117,8 @@ def cmd_mint_iadvize(args: argparse.Namespace) -> int:
                 return _fail("the configuration has no [iadvize] section")
             settings = IAdvizeSettings.from_section(config.vendors["iadvize"])
             iadvize_key = settings.emulator_key
-            project = next((p for p in settings.projects if p.project_id == str(args.project)), None)
-            if project is None:
-                print(f"warning: project {args.project} is not in the configuration", file=sys.stderr)
-            elif args.ttl > project.token_max_age:
-                print(
-                    f"warning: --ttl {args.ttl} is over project {args.project}'s tokenMaxAge "
-                    f"({project.token_max_age:g} s): the emulator will refuse it",
-                    file=sys.stderr,
-                )
+            found = next((p for p in settings.projects if p.project_id == str(args.project)), None)
+            _mint_warnings(args, found.public_view() if found else None)
         token = iadvize_jwe(
             args.user_id,
             visitor_data=visitor_data,
@@ -117,10 +128,26 @@ def cmd_mint_iadvize(args: argparse.Namespace) -> int:
             brand_key=args.brand_key,
             iadvize_key=iadvize_key,
         )
-    except (ConfigError, KeyFormatError, OSError, urllib.error.URLError, KeyError, ValueError) as exc:
+    except (ConfigError, KeyFormatError, ServerError, OSError, KeyError, ValueError) as exc:
         return _fail(str(exc))
     print(token)
     return 0
+
+
+def _mint_warnings(args: argparse.Namespace, project: dict[str, Any] | None) -> None:
+    """Warn (stderr) when the emulator will refuse what is about to be minted."""
+    if project is None:
+        print(f"warning: project {args.project} is not registered: the emulator will refuse the token", file=sys.stderr)
+        return
+    if not project.get("authenticationEnabled", True):
+        print(f"warning: project {args.project} has authenticated mode off", file=sys.stderr)
+    limit = project["tokenMaxAge"] + project["clockSkew"]
+    if args.ttl > limit:
+        print(
+            f"warning: --ttl {args.ttl} is over project {args.project}'s tokenMaxAge ({project['tokenMaxAge']:g} s) "
+            f"plus its clock skew ({project['clockSkew']:g} s): the emulator will refuse the token",
+            file=sys.stderr,
+        )
 
 
 # -- explain ---------------------------------------------------------------------------------------------
@@ -146,7 +173,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
                 "tenant": str(args.project),
                 **vendor.explain(str(args.project), token),
             }
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    except (ServerError, OSError, ValueError) as exc:
         return _fail(str(exc))
     print(json.dumps(report, indent=2, default=str))
     return 0 if report.get("ok") else 1

@@ -160,3 +160,9 @@ def test_fixtures_dir_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     (tmp_path / "default.toml").write_text('[emulator]\nsecret = "overridden defaults here"\n')
     monkeypatch.setenv("CHAT_EMULATOR_FIXTURES", str(tmp_path))
     assert load_config().vendors == {}
+
+
+def test_projects_must_be_a_list_of_tables(tmp_path: Path) -> None:
+    text = f'[emulator]\nsecret = "long enough secret here"\n[iadvize]\nemulatorKey = {toml_string(EMULATOR_KEY)}\nprojects = "x"\n'
+    with pytest.raises(ConfigError, match=r"\[iadvize\] projects: a list of tables is required"):
+        create_app(write(tmp_path, text))

@@ -181,6 +181,9 @@ class IAdvizeSettings:
         issuer = section.get("sessionIssuer", DEFAULT_SESSION_ISSUER)
         if not isinstance(issuer, str) or not issuer:
             raise ConfigError("[iadvize] sessionIssuer: a non-empty string")
+        for name in ("users", "projects"):
+            if not isinstance(section.get(name, []), list):
+                raise ConfigError(f"[iadvize] {name}: a list of tables is required ([[iadvize.{name}]])")
         operators: dict[str, Operator] = {}
         for i, user in enumerate(section.get("users", [])):
             if not isinstance(user, dict) or set(user) - {"username", "password"}:

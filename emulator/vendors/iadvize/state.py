@@ -56,19 +56,18 @@ class IAdvizeState:
 
     def authenticated_profile(self, project_id: str, user_id: str, now: float) -> VisitorProfile:
         """The same userId of a project always maps to the same profile, whatever the device."""
-        key = (project_id, user_id)
-        profile = self.profiles.get(key)
-        if profile is None:
-            profile = VisitorProfile(str(uuid.uuid4()), project_id, user_id, first_seen=now)
-            self.profiles[key] = profile
-        return profile
+        return self._profile(self.profiles, (project_id, user_id), user_id, now)
 
     def anonymous_profile(self, project_id: str, vuid: str, now: float) -> VisitorProfile:
-        key = (project_id, vuid)
-        profile = self.anonymous.get(key)
+        return self._profile(self.anonymous, (project_id, vuid), None, now)
+
+    @staticmethod
+    def _profile(
+        store: dict[tuple[str, str], VisitorProfile], key: tuple[str, str], user_id: str | None, now: float
+    ) -> VisitorProfile:
+        profile = store.get(key)
         if profile is None:
-            profile = VisitorProfile(str(uuid.uuid4()), project_id, None, first_seen=now)
-            self.anonymous[key] = profile
+            profile = store[key] = VisitorProfile(str(uuid.uuid4()), key[0], user_id, first_seen=now)
         return profile
 
     def visitors(self, project_id: str | None = None) -> list[dict[str, Any]]:
