@@ -23,13 +23,13 @@ run: $(STAMP)
 
 ## test: lint, then the whole test suite (in-process, plus a live uvicorn server)
 test: $(STAMP)
-	$(BIN)/ruff check emulator tests
-	$(BIN)/ruff format --check emulator tests
+	$(BIN)/ruff check emulator tests bench
+	$(BIN)/ruff format --check emulator tests bench
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check emulator tests
-	$(BIN)/ruff format --check emulator tests
+	$(BIN)/ruff check emulator tests bench
+	$(BIN)/ruff format --check emulator tests bench
 
 ## bench: performance ratios against baselines measured in the same run
 bench: $(STAMP)

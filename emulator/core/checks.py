@@ -23,7 +23,7 @@ C = TypeVar("C")
 E = TypeVar("E")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Pass:
     expected: Any = None
     actual: Any = None
@@ -48,7 +48,7 @@ class Check(Generic[C, E]):
     error: E
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Outcome:
     name: str
     status: Status

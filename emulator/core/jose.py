@@ -21,8 +21,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jose import jwe as jose_jwe
 from jose import jwk as jose_jwk
 from jose import jws as jose_jws
@@ -38,7 +37,7 @@ RSA_SIGNING = frozenset({"RS256", "RS384", "RS512", "PS256", "PS384", "PS512"})
 EC_SIGNING = frozenset({"ES256", "ES384", "ES512"})
 HMAC_SIGNING = frozenset({"HS256", "HS384", "HS512"})
 RSA_KEY_WRAPPING = frozenset({"RSA-OAEP", "RSA-OAEP-256", "RSA1_5"})
-_OAEP_HASH = {"RSA-OAEP": hashes.SHA1, "RSA-OAEP-256": hashes.SHA256}
+_GCM = frozenset({"A128GCM", "A192GCM", "A256GCM"})
 
 
 class JoseError(ValueError):
@@ -128,46 +127,29 @@ def check_no_crit(header: dict[str, Any]) -> None:
         raise JoseError("crit", f"'crit' header {header['crit']!r} names extensions this verifier does not know")
 
 
-def _rsa_padding(alg: str) -> padding.AsymmetricPadding:
-    if alg in _OAEP_HASH:
-        digest = _OAEP_HASH[alg]()
-        return padding.OAEP(mgf=padding.MGF1(digest), algorithm=digest, label=None)
-    return padding.PKCS1v15()
-
-
 def jwe_decrypt(compact: Compact, key: Key) -> bytes:
     """Decrypt an RSA key-wrapped JWE with ``key`` (its header already checked by the caller).
 
-    Failures are told apart for the diagnosis (this is a local tool, padding-oracle hygiene does not apply):
-    ``unwrap_failed`` means the content key did not decrypt with our private key (the token was most likely
-    encrypted to another public key); ``decrypt_failed`` means the content did not authenticate (tampered or
-    truncated token, or a wrong ``enc``).
+    The two steps run separately, through python-jose's key objects, so that failures are told apart for the
+    diagnosis (this is a local tool: padding-oracle hygiene does not apply): ``unwrap_failed`` means the content
+    key did not decrypt with our private key (the token was most likely encrypted to another public key);
+    ``decrypt_failed`` means the content did not authenticate (tampered or truncated token, or a wrong ``enc``).
     """
     if compact.kind != "JWE":
         raise JoseError("segments", "not a JWE")
     if key.private is None or not isinstance(key.private, rsa.RSAPrivateKey):
         raise JoseError("key", f"key {key.kid!r} is not an RSA private key")
-    alg = compact.header.get("alg", "")
+    header = compact.header
+    alg, enc = header.get("alg", ""), header.get("enc", "")
     if alg not in RSA_KEY_WRAPPING:
         raise JoseError("alg_not_allowed", f"key management {alg!r} is not RSA key wrapping")
     try:
-        plaintext = jose_jwe.decrypt(compact.raw, key.private)
-    except (JOSEError, ValueError, TypeError, KeyError, OverflowError) as exc:
-        raise _explain_jwe_failure(compact, key, alg) from exc
-    if plaintext is None:
-        raise _explain_jwe_failure(compact, key, alg)
-    return plaintext
-
-
-def _explain_jwe_failure(compact: Compact, key: Key, alg: str) -> JoseError:
-    assert isinstance(key.private, rsa.RSAPrivateKey)
-    try:
-        wrapped = compact.segment_bytes(1)
-    except (binascii.Error, ValueError):
-        return JoseError("unwrap_failed", "the encrypted-key segment is not base64url")
+        wrapped, iv, ciphertext, tag = (compact.segment_bytes(i) for i in range(1, 5))
+    except (binascii.Error, ValueError) as exc:
+        raise JoseError("base64url", "a JWE segment is not valid base64url") from exc
     expected_len = (key.bits + 7) // 8
     if len(wrapped) != expected_len:
-        return JoseError(
+        raise JoseError(
             "unwrap_failed",
             f"the encrypted key is {len(wrapped)} bytes, but a key wrapped for our {key.bits}-bit RSA key is "
             f"{expected_len} bytes",
@@ -175,17 +157,24 @@ def _explain_jwe_failure(compact: Compact, key: Key, alg: str) -> JoseError:
             expected_bytes=expected_len,
         )
     try:
-        key.private.decrypt(wrapped, _rsa_padding(alg))
-    except ValueError:
-        return JoseError(
-            "unwrap_failed",
-            f"the content encryption key does not decrypt with our private key ({alg})",
-        )
-    return JoseError(
-        "decrypt_failed",
-        "the content key unwrapped, but the content does not authenticate: the token was altered, "
-        "truncated, or its 'enc' does not match how it was encrypted",
-    )
+        cek = jose_jwk.construct(key.private, alg).unwrap_key(wrapped)
+    except (JOSEError, ValueError) as exc:
+        raise JoseError(
+            "unwrap_failed", f"the content encryption key does not decrypt with our private key ({alg})"
+        ) from exc
+    try:
+        if enc in _GCM and "zip" not in header:
+            return jose_jwk.construct(cek, enc).decrypt(ciphertext, iv, compact.segments[0].encode("ascii"), tag)
+        plaintext = jose_jwe.decrypt(compact.raw, key.private)  # CBC-HS and compressed content
+        if plaintext is None:
+            raise JOSEError("no plaintext")
+        return plaintext
+    except (JOSEError, ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise JoseError(
+            "decrypt_failed",
+            "the content key unwrapped, but the content does not authenticate: the token was altered, "
+            f"truncated, or its 'enc' ({enc}) does not match how it was encrypted",
+        ) from exc
 
 
 def _jose_key(key: Key, alg: str) -> Any:
@@ -208,10 +197,23 @@ def jws_verify(compact: Compact, key: Key, allowed: Collection[str]) -> bytes:
     check_no_crit(compact.header)
     if alg in HMAC_SIGNING:
         raise JoseError("alg_not_allowed", "HMAC algorithms never verify with a public key")
+    return _verify_segments(compact, _jose_key(key, alg), f"the {alg} signature does not verify with key {key.kid!r}")
+
+
+def _verify_segments(compact: Compact, verifier: Any, failure: str) -> bytes:
+    """Check the signature of an already parsed JWS with a python-jose key; return the payload bytes."""
     try:
-        return jose_jws.verify(compact.raw, _jose_key(key, alg), algorithms=[alg])
-    except JOSEError as exc:
-        raise JoseError("bad_signature", f"the {alg} signature does not verify with key {key.kid!r}") from exc
+        signature, payload = compact.segment_bytes(2), compact.segment_bytes(1)
+    except (binascii.Error, ValueError) as exc:
+        raise JoseError("base64url", "a JWS segment is not valid base64url") from exc
+    signing_input = f"{compact.segments[0]}.{compact.segments[1]}".encode("ascii")
+    try:
+        verified = verifier.verify(signing_input, signature)
+    except (JOSEError, ValueError) as exc:
+        raise JoseError("bad_signature", failure) from exc
+    if not verified:
+        raise JoseError("bad_signature", failure)
+    return payload
 
 
 def hmac_verify(compact: Compact, secret: bytes, allowed: Collection[str]) -> bytes:
@@ -222,10 +224,8 @@ def hmac_verify(compact: Compact, secret: bytes, allowed: Collection[str]) -> by
         raise ValueError("hmac_verify allow-list must hold only HMAC algorithms")
     alg = check_alg(compact.header, allowed)
     check_no_crit(compact.header)
-    try:
-        return jose_jws.verify(compact.raw, jose_jwk.construct({"kty": "oct", "k": b64url(secret)}, alg), [alg])
-    except JOSEError as exc:
-        raise JoseError("bad_signature", f"the {alg} signature does not verify with the shared secret") from exc
+    verifier = jose_jwk.construct({"kty": "oct", "k": b64url(secret)}, alg)
+    return _verify_segments(compact, verifier, f"the {alg} signature does not verify with the shared secret")
 
 
 def jws_sign(payload: dict[str, Any], key: Key, alg: str, headers: dict[str, Any] | None = None) -> str:

@@ -23,9 +23,13 @@ def _finite_float(text: str) -> float:
     return value
 
 
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_float=_finite_float)
+
+
 def loads(data: str | bytes) -> Any:
-    """json.loads, refusing NaN/Infinity and out-of-range numbers; any failure is a ValueError."""
+    """json.loads, refusing NaN/Infinity and out-of-range numbers; any failure is a ValueError.
+    Bytes must be UTF-8 (RFC 8259)."""
     try:
-        return json.loads(data, parse_constant=_no_constant, parse_float=_finite_float)
+        return _DECODER.decode(data.decode("utf-8") if isinstance(data, bytes) else data)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc

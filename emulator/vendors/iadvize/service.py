@@ -102,10 +102,7 @@ class IAdvizeService:
         }
         key = self.settings.emulator_key
         token = jws_sign(claims, key, "RS256", headers={"kid": key.kid})
-        if vuid not in profile.vuids:
-            profile.vuids.append(vuid)
-        profile.sessions += 1
-        profile.last_seen = float(now)
+        profile.saw(vuid, float(now))
         return Session(token, claims, profile)
 
     # -- operators (the GraphQL API's own OAuth2 password grant) ------------------------------------------

@@ -11,6 +11,8 @@ from typing import Any
 
 from emulator.vendors.iadvize.config import IAdvizeSettings, Operator, Project
 
+MAX_VUIDS = 100
+
 
 @dataclass
 class VisitorProfile:
@@ -20,10 +22,19 @@ class VisitorProfile:
     project_id: str
     external_user_id: str | None
     visitor_data: dict[str, str] = field(default_factory=dict)
-    vuids: list[str] = field(default_factory=list)
+    vuids: dict[str, None] = field(default_factory=dict)  # the most recent MAX_VUIDS, oldest first
     sessions: int = 0
     first_seen: float = 0.0
     last_seen: float = 0.0
+
+    def saw(self, vuid: str, now: float) -> None:
+        """Record a session for ``vuid``; keeps the most recent MAX_VUIDS visitor ids."""
+        self.vuids.pop(vuid, None)
+        self.vuids[vuid] = None
+        if len(self.vuids) > MAX_VUIDS:
+            del self.vuids[next(iter(self.vuids))]
+        self.sessions += 1
+        self.last_seen = now
 
     def view(self) -> dict[str, Any]:
         return {

@@ -240,3 +240,28 @@ def test_documented_example_claims_accepted(
     ).encode()
     token = tokens.jwe(tokens.jws(payload, brand_key), iadvize_public)
     access_token(sdk_secured(client, PROJECT, token), "visitorAuthenticateFromCredentials")
+
+
+def test_compressed_jwe_accepted(client: httpx.Client, brand_key: Any, iadvize_public: Any, now: float) -> None:
+    """zip: DEF, which Nimbus (the library in iAdvize's docs) produces and accepts."""
+    from jose import jwe as jose_jwe
+
+    inner = tokens.jws({USER_ID: "alice", "exp": int(now) + 50}, brand_key)
+    token = jose_jwe.encrypt(
+        inner, tokens.public_pem(iadvize_public), algorithm="RSA-OAEP-256", encryption="A256GCM", zip="DEF"
+    ).decode()
+    assert tokens.decode_segment(token, 0)["zip"] == "DEF"
+    access_token(sdk_secured(client, PROJECT, token), "visitorAuthenticateFromCredentials")
+
+
+def test_a_visitor_profile_keeps_its_recent_vuids_only() -> None:
+    from emulator.vendors.iadvize.state import MAX_VUIDS, VisitorProfile
+
+    profile = VisitorProfile("p", "7011", "alice")
+    for i in range(MAX_VUIDS + 20):
+        profile.saw(f"v{i}", float(i))
+    profile.saw("v30", 999.0)  # seen again: becomes the most recent
+    assert len(profile.vuids) == MAX_VUIDS
+    assert list(profile.vuids)[-1] == "v30"
+    assert "v0" not in profile.vuids
+    assert profile.sessions == MAX_VUIDS + 21
