@@ -17,6 +17,7 @@ from starlette.routing import BaseRoute, Host, Mount, Router
 from emulator.config import Config, ConfigError, load_config
 from emulator.control.routes import EXCEPTION_HANDLERS, ControlPlane
 from emulator.core.journal import JournalMiddleware
+from emulator.core.origin import SameOriginOnly, vendor_cors
 from emulator.core.runtime import Runtime
 from emulator.vendors import REGISTRY, vendor_class
 from emulator.vendors.base import Vendor
@@ -37,9 +38,9 @@ def create_app(config: Config | str | os.PathLike[str] | None = None) -> Starlet
     vendors = build_vendors(config, runtime)
     control = Starlette(routes=ControlPlane(runtime, vendors).routes(), exception_handlers=EXCEPTION_HANDLERS)
 
-    routes: list[BaseRoute] = [Mount("/_emulator", app=control)]
+    routes: list[BaseRoute] = [Mount("/_emulator", app=SameOriginOnly(control))]
     for vendor in vendors.values():
-        vendor_app: Any = JournalMiddleware(Router(routes=vendor.routes()), runtime.journal, vendor.name)
+        vendor_app: Any = vendor_cors(JournalMiddleware(Router(routes=vendor.routes()), runtime.journal, vendor.name))
         routes.extend(Host(host, app=vendor_app) for host in vendor.hosts)
         routes.append(Mount(f"/{vendor.name}", app=vendor_app))
 
