@@ -104,6 +104,13 @@ def _refuse(ctx: GraphQLContext, failure: GraphQLFailure, diagnosis: dict[str, A
     return GraphQLError(failure.message, extensions=extensions)
 
 
+def _reject(ctx: GraphQLContext, failure: GraphQLFailure, check: str, message: str, remedy: str) -> GraphQLError:
+    """A refusal decided outside the credentials pipeline (operator token, anonymous project)."""
+    note = ctx.note
+    note.outcome, note.failed_check, note.summary = "rejected", check, f"{check}: {message}"
+    return _refuse(ctx, failure, {"failedCheck": check, "summary": note.summary, "remedy": remedy})
+
+
 def _session_token(session: Session) -> VisitorSessionToken:
     return VisitorSessionToken(access_token=session.access_token)
 
@@ -152,21 +159,12 @@ class Mutation:
         self, info: Info, input: TestVisitorAuthenticateFromCredentialsInput
     ) -> TestVisitorAuthenticateFromCredentialsPayload:
         ctx: GraphQLContext = info.context
+        operation = "testVisitorAuthenticateFromCredentials"
+        ctx.note.tenant, ctx.note.operation = input.project_id, operation
         operator, reason = ctx.service.operator_from_header(ctx.authorization)
         if operator is None:
-            note = ctx.note
-            note.tenant, note.operation, note.outcome = (
-                input.project_id,
-                "testVisitorAuthenticateFromCredentials",
-                "rejected",
-            )
-            note.failed_check, note.summary = "operator_token", f"operator_token: {reason}"
-            raise _refuse(
-                ctx,
-                errors.UNAUTHENTICATED_FAILURE,
-                {"failedCheck": "operator_token", "summary": note.summary, "remedy": _BEARER_REMEDY},
-            )
-        token = _authenticate(info, "testVisitorAuthenticateFromCredentials", input.project_id, input.credentials, None)
+            raise _reject(ctx, errors.UNAUTHENTICATED_FAILURE, "operator_token", reason, _BEARER_REMEDY)
+        token = _authenticate(info, operation, input.project_id, input.credentials, None)
         return TestVisitorAuthenticateFromCredentialsPayload(visitor_session_token=token)
 
     @strawberry.mutation(description="Start an anonymous visitor session.")
@@ -178,13 +176,8 @@ class Mutation:
         note.tenant, note.operation = input.project_id, "visitorAuthenticateAnonymously"
         project = ctx.service.state.projects.get(input.project_id)
         if project is None:
-            note.outcome, note.failed_check = "rejected", "project_known"
-            note.summary = f"project_known: project {input.project_id} is not registered in the emulator"
-            raise _refuse(
-                ctx,
-                errors.ANONYMOUS_FAILURE,
-                {"failedCheck": "project_known", "summary": note.summary, "remedy": _PROJECT_REMEDY},
-            )
+            message = f"project {input.project_id} is not registered in the emulator"
+            raise _reject(ctx, errors.ANONYMOUS_FAILURE, "project_known", message, _PROJECT_REMEDY)
         session = ctx.service.open_anonymous_session(project, input.vuid)
         note.outcome, note.summary = (
             "accepted",
