@@ -314,7 +314,8 @@ def test_wheel_carries_the_fixtures(wheel: Path) -> None:
         default = tomllib.loads(archive.read("emulator/_fixtures/default.toml").decode("utf-8"))
         # The key files that default.toml names (relative to itself) are beside it.
         iadvize = default["iadvize"]
-        key_paths = [iadvize["emulatorKey"]] + [k for p in iadvize["projects"] for k in p["brandPublicKeys"]]
+        key_paths = [iadvize["emulatorKey"], default["avaya"]["signingKey"]]
+        key_paths += [k for p in iadvize["projects"] for k in p["brandPublicKeys"]]
         assert key_paths
         for key_path in key_paths:
             assert f"emulator/_fixtures/{key_path}" in names, key_path
@@ -361,7 +362,7 @@ def test_installed_wheel_finds_its_packaged_fixtures(installed: Path, tmp_path: 
     assert site.is_relative_to(installed.resolve())
     assert Path(found["fixtures"]).resolve() == site / "emulator" / "_fixtures"
     assert [Path(s).resolve() for s in found["sources"]] == [site / "emulator" / "_fixtures" / "default.toml"]
-    assert found["vendors"] == ["iadvize"]
+    assert found["vendors"] == ["avaya", "iadvize"]
     assert not Path(found["fixtures"]).resolve().is_relative_to(ROOT)
 
 

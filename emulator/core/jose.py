@@ -16,6 +16,7 @@ decrypt, signature) and report exactly which one failed.
 from __future__ import annotations
 
 import binascii
+import json
 import re
 from collections.abc import Collection
 from dataclasses import dataclass
@@ -24,7 +25,6 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jose import jwe as jose_jwe
 from jose import jwk as jose_jwk
-from jose import jws as jose_jws
 from jose.exceptions import JOSEError
 
 from emulator.core import jsonutil
@@ -228,13 +228,23 @@ def hmac_verify(compact: Compact, secret: bytes, allowed: Collection[str]) -> by
     return _verify_segments(compact, verifier, f"the {alg} signature does not verify with the shared secret")
 
 
-def jws_sign(payload: dict[str, Any], key: Key, alg: str, headers: dict[str, Any] | None = None) -> str:
-    """Sign ``payload`` as a compact JWS with a private key (RS*/PS*/ES*)."""
+def jws_sign(payload: dict[str, Any] | bytes, key: Key, alg: str, headers: dict[str, Any] | None = None) -> str:
+    """Sign ``payload`` (claims, or already-serialised bytes) as a compact JWS with a private key (RS*/PS*/ES*).
+
+    The protected header is exactly ``{"alg": alg, **headers}``: no ``typ`` is added behind the caller's back.
+    """
     if key.private is None:
         raise ValueError(f"key {key.kid!r} has no private half")
     if alg not in RSA_SIGNING | EC_SIGNING:
         raise ValueError(f"{alg!r} is not an asymmetric signing algorithm")
-    return jose_jws.sign(payload, key.private, headers=headers, algorithm=alg)
+    body = payload if isinstance(payload, bytes) else compact_json(payload)
+    signing_input = f"{b64url(compact_json({'alg': alg, **(headers or {})}))}.{b64url(body)}"
+    signature = jose_jwk.construct(key.private, alg).sign(signing_input.encode("ascii"))
+    return f"{signing_input}.{b64url(signature)}"
+
+
+def compact_json(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def jwe_encrypt(plaintext: bytes, key: Key, alg: str, enc: str, *, cty: str | None = None) -> str:

@@ -9,6 +9,7 @@ from emulator.vendors.base import Vendor
 # name -> "module:Class", imported only when configured
 REGISTRY: dict[str, str] = {
     "iadvize": "emulator.vendors.iadvize:IAdvize",
+    "avaya": "emulator.vendors.avaya:Avaya",
 }
 
 

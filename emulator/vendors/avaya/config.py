@@ -1,0 +1,203 @@
+"""Avaya configuration: the emulator's chat-JWT signing key, timings, and accounts.
+
+The same parser reads ``[avaya]`` / ``[[avaya.accounts]]`` in a config file and the JSON body of
+``PUT /_emulator/tenants/avaya/<accountId>``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from emulator.config import ConfigError
+from emulator.core.keys import Key, KeyFormatError, load_key
+
+ACCOUNT_ID = re.compile(r"^[a-zA-Z]{6}$")  # [S1][S2]
+UUID = re.compile(r"^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$")  # [S1]
+DEFAULT_ISSUER = "https://cc.avayacloud.com"  # [S1] the documented token's iss
+_ACCOUNT_FIELDS = {"accountId", "appkey", "clients", "integrations"}
+_SETTINGS_FIELDS = {
+    "signingKey",
+    "issuer",
+    "accessTokenLifetime",
+    "refreshTokenLifetime",
+    "clockSkew",
+    "longPollSeconds",
+    "echoDelaySeconds",
+    "agentName",
+    "accounts",
+}
+
+
+def _secret_hash(salt: bytes, secret: str) -> bytes:
+    return hashlib.sha256(salt + secret.encode("utf-8")).digest()
+
+
+@dataclass(frozen=True)
+class Client:
+    """An API client of an account. Only a salted hash of its secret is kept."""
+
+    client_id: str
+    salt: bytes = field(repr=False)
+    secret_hash: bytes = field(repr=False)
+
+    @classmethod
+    def create(cls, client_id: Any, secret: Any, where: str) -> Client:
+        if not isinstance(client_id, str) or not client_id or len(client_id) > 256:
+            raise ConfigError(f"{where}.clientId: a non-empty string is required")
+        if not isinstance(secret, str) or not secret:
+            raise ConfigError(f"{where}.clientSecret: a non-empty string is required")
+        salt = secrets.token_bytes(16)
+        return cls(client_id, salt, _secret_hash(salt, secret))
+
+    def check(self, secret: str) -> bool:
+        return hmac.compare_digest(self.secret_hash, _secret_hash(self.salt, secret))
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    appkey: str
+    clients: dict[str, Client]
+    integrations: dict[str, str]  # integrationId (lower case) -> name
+
+    @classmethod
+    def from_json(cls, account_id: Any, body: Any) -> Account:
+        if not isinstance(account_id, str) or not ACCOUNT_ID.match(account_id):
+            raise ConfigError(f"accountId: 6 letters (^[a-zA-Z]{{6}}$) are required, got {account_id!r}")
+        if not isinstance(body, dict):
+            raise ConfigError("the account must be a JSON object")
+        unknown = set(body) - _ACCOUNT_FIELDS
+        if unknown:
+            raise ConfigError(f"unknown field(s) {sorted(unknown)}; known: {sorted(_ACCOUNT_FIELDS)}")
+        if "accountId" in body and body["accountId"] != account_id:
+            raise ConfigError(f"accountId in the body ({body['accountId']!r}) differs from the one in the path")
+        appkey = body.get("appkey")
+        if not isinstance(appkey, str) or not appkey.strip() or len(appkey) > 512:
+            raise ConfigError("appkey: a non-empty string is required")
+        clients_in = body.get("clients", [])
+        if not isinstance(clients_in, list):
+            raise ConfigError("clients: a list of {clientId, clientSecret} is required")
+        clients: dict[str, Client] = {}
+        for i, item in enumerate(clients_in):
+            where = f"clients[{i}]"
+            if not isinstance(item, dict) or set(item) - {"clientId", "clientSecret"}:
+                raise ConfigError(f"{where}: an object {{clientId, clientSecret}} is required")
+            client = Client.create(item.get("clientId"), item.get("clientSecret"), where)
+            if client.client_id in clients:
+                raise ConfigError(f"{where}.clientId: {client.client_id!r} is listed twice")
+            clients[client.client_id] = client
+        return cls(account_id, appkey, clients, _integrations(body.get("integrations", [])))
+
+    def public_view(self) -> dict[str, Any]:
+        return {
+            "accountId": self.account_id,
+            "appkey": self.appkey,
+            "clients": [{"clientId": c} for c in self.clients],
+            "integrations": [{"integrationId": i, "name": n} for i, n in self.integrations.items()],
+        }
+
+    def with_integration(self, name: str) -> tuple[Account, str]:
+        integration_id = str(uuid.uuid4())
+        return Account(
+            self.account_id, self.appkey, self.clients, {**self.integrations, integration_id: name}
+        ), integration_id
+
+
+def _integrations(value: Any) -> dict[str, str]:
+    if not isinstance(value, list):
+        raise ConfigError("integrations: a list of integration ids (UUIDs) is required")
+    integrations: dict[str, str] = {}
+    for i, item in enumerate(value):
+        if isinstance(item, dict):
+            if set(item) - {"integrationId", "name"}:
+                raise ConfigError(f"integrations[{i}]: an id string or {{integrationId, name}}")
+            integration_id, name = item.get("integrationId"), item.get("name", "")
+        else:
+            integration_id, name = item, ""
+        if not isinstance(integration_id, str) or not UUID.match(integration_id):
+            raise ConfigError(f"integrations[{i}]: a UUID is required, got {integration_id!r}")
+        if not isinstance(name, str) or len(name) > 256:
+            raise ConfigError(f"integrations[{i}].name: a string of at most 256 characters")
+        integrations[integration_id.lower()] = name
+    return integrations
+
+
+def parse_integration_name(body: Any) -> str:
+    if not isinstance(body, dict) or set(body) - {"name"}:
+        raise ConfigError('the body must be {"name": "..."}')
+    name = body.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 256:
+        raise ConfigError("name: a non-empty string of at most 256 characters is required")
+    return name
+
+
+def _seconds(section: dict[str, Any], name: str, default: float, minimum: float, maximum: float) -> float:
+    value = section.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not minimum <= value <= maximum:
+        raise ConfigError(f"[avaya] {name}: a number of seconds between {minimum:g} and {maximum:g}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class AvayaSettings:
+    signing_key: Key
+    issuer: str
+    access_token_lifetime: float
+    refresh_token_lifetime: float
+    clock_skew: float
+    long_poll_seconds: float
+    echo_delay_seconds: float
+    agent_name: str
+    accounts: tuple[Account, ...]
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> AvayaSettings:
+        unknown = set(section) - _SETTINGS_FIELDS
+        if unknown:
+            raise ConfigError(f"[avaya]: unknown field(s) {sorted(unknown)}; known: {sorted(_SETTINGS_FIELDS)}")
+        material = section.get("signingKey")
+        if not isinstance(material, str | dict):
+            raise ConfigError("[avaya] signingKey: the emulator's RSA private key for chat JWTs is required")
+        try:
+            key = load_key(material, source="[avaya] signingKey")
+        except KeyFormatError as exc:
+            raise ConfigError(f"[avaya] signingKey: {exc}") from exc
+        if not key.is_private or not isinstance(key.public, rsa.RSAPublicKey) or key.bits < 2048:
+            raise ConfigError("[avaya] signingKey: an RSA private key of at least 2048 bits is required (RS256)")
+        issuer = section.get("issuer", DEFAULT_ISSUER)
+        if not isinstance(issuer, str) or not issuer:
+            raise ConfigError("[avaya] issuer: a non-empty string")
+        agent = section.get("agentName", "Echo Agent")
+        if not isinstance(agent, str) or not agent or len(agent) > 70:
+            raise ConfigError("[avaya] agentName: a non-empty string of at most 70 characters")
+        accounts_in = section.get("accounts", [])
+        if not isinstance(accounts_in, list):
+            raise ConfigError("[avaya] accounts: a list of tables is required ([[avaya.accounts]])")
+        accounts: dict[str, Account] = {}
+        for i, raw in enumerate(accounts_in):
+            if not isinstance(raw, dict):
+                raise ConfigError(f"[[avaya.accounts]] #{i + 1}: a table is required")
+            try:
+                account = Account.from_json(raw.get("accountId"), raw)
+            except ConfigError as exc:
+                raise ConfigError(f"[[avaya.accounts]] #{i + 1}: {exc}") from exc
+            accounts[account.account_id] = account
+        return cls(
+            signing_key=key,
+            issuer=issuer,
+            access_token_lifetime=_seconds(section, "accessTokenLifetime", 900, 1, 86400),
+            refresh_token_lifetime=_seconds(section, "refreshTokenLifetime", 1800, 1, 30 * 86400),
+            clock_skew=_seconds(section, "clockSkew", 0, 0, 3600),
+            long_poll_seconds=_seconds(section, "longPollSeconds", 20, 0, 35),
+            echo_delay_seconds=_seconds(section, "echoDelaySeconds", 1, 0, 30),
+            agent_name=agent,
+            accounts=tuple(accounts.values()),
+        )

@@ -1,0 +1,149 @@
+"""Bean Validation of the Generate JWT Token body (GenerateJWTToken, [S1]), every violation at once.
+
+Messages are Jakarta Bean Validation's defaults; codes 20002 (NotNull) and 20006 (Pattern) are documented, the
+others are emulator choices (see errors.py). Like Jackson, numeric strings are accepted for ``ttl`` (the official
+sample backend sends ``"30"``), "true"/"false" for ``verifiedCustomer``, and unknown fields are ignored (with a
+warning in the diagnosis).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.vendors.avaya import errors
+from emulator.vendors.avaya.config import UUID
+
+Violation = dict[str, Any]
+FIELDS = ("integrationId", "customerId", "verifiedCustomer", "customerName", "customerIdentifiers", "ttl")
+TTL_DEFAULT, TTL_MIN, TTL_MAX = 15, 15, 60
+_UUID_MESSAGE = f'must match "{UUID.pattern}"'
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    integration_id: str
+    customer_id: str
+    verified: bool
+    customer_name: str | None
+    identifiers: dict[str, list[str]] | None
+    ttl: int
+
+
+def _size(field: str, value: Any, low: int, high: int, out: list[Violation]) -> None:
+    if not low <= len(value) <= high:
+        out.append(errors.violation(field, f"size must be between {low} and {high}", errors.CODE_SIZE))
+
+
+def _string(field: str, value: Any, out: list[Violation]) -> str | None:
+    if isinstance(value, bool | dict | list):
+        out.append(errors.violation(field, "must be a string", errors.CODE_TYPE))
+        return None
+    return str(value) if isinstance(value, int | float) else value
+
+
+def _boolean(value: Any, out: list[Violation]) -> bool:
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value in ("true", "false"):
+        return value == "true"
+    out.append(errors.violation("verifiedCustomer", "must be a boolean", errors.CODE_TYPE))
+    return False
+
+
+def _ttl(value: Any, out: list[Violation]) -> int:
+    if value is None:
+        return TTL_DEFAULT
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
+        out.append(errors.violation("ttl", "must be an integer (minutes)", errors.CODE_TYPE))
+        return TTL_DEFAULT
+    if value < TTL_MIN:
+        out.append(errors.violation("ttl", f"must be greater than or equal to {TTL_MIN}", errors.CODE_MIN))
+    elif value > TTL_MAX:
+        out.append(errors.violation("ttl", f"must be less than or equal to {TTL_MAX}", errors.CODE_MAX))
+    return value
+
+
+def _identifiers(value: Any, out: list[Violation]) -> dict[str, list[str]] | None:
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        out.append(errors.violation("customerIdentifiers", "must be an object of string arrays", errors.CODE_TYPE))
+        return None
+    _size("customerIdentifiers", value, 1, 10, out)
+    clean: dict[str, list[str]] = {}
+    for key, items in value.items():
+        field = f"customerIdentifiers.{key}"
+        if len(key) > 50:
+            out.append(errors.violation(field, "size must be between 1 and 50 (identifier name)", errors.CODE_SIZE))
+        if not isinstance(items, list):
+            out.append(errors.violation(field, "must be an array of strings", errors.CODE_TYPE))
+            continue
+        _size(field, items, 0, 5, out)
+        for i, item in enumerate(items):
+            if not isinstance(item, str):
+                out.append(errors.violation(f"{field}[{i}]", "must be a string", errors.CODE_TYPE))
+            else:
+                _size(f"{field}[{i}]", item, 1, 256, out)
+        clean[key] = [i for i in items if isinstance(i, str)]
+    return clean
+
+
+def validate_token_request(body: dict[str, Any]) -> tuple[list[Violation], list[str]]:
+    """(violations, warnings) for a GenerateJWTToken body."""
+    return _check(body)[1:]
+
+
+def parse_token_request(body: dict[str, Any]) -> TokenRequest:
+    """The normalised request; call only on a body without violations."""
+    request, violations, _ = _check(body)
+    assert not violations and request is not None
+    return request
+
+
+def _check(body: dict[str, Any]) -> tuple[TokenRequest | None, list[Violation], list[str]]:
+    out: list[Violation] = []
+    warnings: list[str] = []
+    integration = body.get("integrationId")
+    if integration is None:
+        out.append(errors.violation("integrationId", "must not be null", errors.CODE_NOT_NULL))
+    else:
+        integration = _string("integrationId", integration, out)
+        if integration is not None and not UUID.match(integration):
+            out.append(errors.violation("integrationId", _UUID_MESSAGE, errors.CODE_PATTERN))
+    customer = body.get("customerId")
+    if customer is None:
+        out.append(errors.violation("customerId", "must not be null", errors.CODE_NOT_NULL))
+    else:
+        customer = _string("customerId", customer, out)
+        if customer is not None:
+            _size("customerId", customer, 1, 256, out)
+    verified = _boolean(body.get("verifiedCustomer"), out)
+    name = body.get("customerName")
+    if name is not None:
+        name = _string("customerName", name, out)
+        if name is not None:
+            _size("customerName", name, 0, 70, out)
+    identifiers = _identifiers(body.get("customerIdentifiers"), out)
+    ttl = _ttl(body.get("ttl"), out)
+    unknown = sorted(set(body) - set(FIELDS))
+    if unknown:
+        hint = " (displayName is an SDK init() parameter, not a token field)" if "displayName" in unknown else ""
+        warnings.append(f"unknown field(s) {unknown} ignored{hint}")
+    if identifiers and not verified:
+        warnings.append("customerIdentifiers are ignored for an unverified customer (verifiedCustomer is false)")
+    if out:
+        return None, out, warnings
+    request = TokenRequest(
+        integration_id=str(integration).lower(),
+        customer_id=str(customer),
+        verified=verified,
+        customer_name=name or None,
+        identifiers=identifiers if verified else None,
+        ttl=ttl,
+    )
+    return request, out, warnings
