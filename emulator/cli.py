@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import json
 import os
+import ssl
 import sys
 import urllib.error
 import urllib.request
@@ -28,6 +29,18 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _client_tls() -> ssl.SSLContext:
+    """The system's trust store plus the TEST-ONLY fixture certificate, so https://localhost from `serve --tls`
+    is trusted without switching verification off."""
+    from emulator.config import fixtures_dir
+
+    context = ssl.create_default_context()
+    fixture = fixtures_dir() / "tls" / "localhost.crt"
+    if fixture.is_file():
+        context.load_verify_locations(cafile=str(fixture))
+    return context
+
+
 class ServerError(Exception):
     """A running emulator answered with an HTTP error; the message is its own explanation."""
 
@@ -36,7 +49,7 @@ def _http_json(url: str, body: Any = None, timeout: float = 5.0) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, headers={"Content-Type": "application/json"})  # noqa: S310
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) URL from the user
+        with urllib.request.urlopen(request, timeout=timeout, context=_client_tls()) as response:  # noqa: S310 - http(s) URL from the user
             return json.loads(response.read())
     except urllib.error.HTTPError as exc:
         detail = exc.read(4096).decode("utf-8", "replace")
@@ -52,19 +65,52 @@ def _check_url(url: str) -> str:
 
 
 # -- serve -----------------------------------------------------------------------------------------------
+def _tls_files(args: argparse.Namespace) -> tuple[str, str] | None:
+    """(cert, key) for HTTPS, or None for plain HTTP. Raises SystemExit(2) on a half or unreadable pair."""
+    from emulator.config import fixtures_dir
+
+    if bool(args.tls_cert) != bool(args.tls_key):
+        raise SystemExit(_fail("--tls-cert and --tls-key go together"))
+    if args.tls_cert:
+        pair = (args.tls_cert, args.tls_key)
+    elif args.tls:
+        pair = (str(fixtures_dir() / "tls" / "localhost.crt"), str(fixtures_dir() / "tls" / "localhost.key"))
+    else:
+        return None
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(*pair)
+    except (OSError, ssl.SSLError) as exc:
+        raise SystemExit(_fail(f"cannot use the TLS certificate/key {pair}: {exc}")) from exc
+    return pair
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from emulator.app import create_app
     from emulator.config import ConfigError
 
+    tls = _tls_files(args)
     try:
         app = create_app(args.config)
     except ConfigError as exc:
         return _fail(f"configuration error: {exc}")
     sources = ", ".join(app.state.config.sources)
-    print(f"chat-emulator {__version__}: vendors {sorted(app.state.vendors)}; config {sources}", file=sys.stderr)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, proxy_headers=False)
+    scheme = "https" if tls else "http"
+    print(
+        f"chat-emulator {__version__}: vendors {sorted(app.state.vendors)}; config {sources}; "
+        f"{scheme}://{args.host}:{args.port}" + (f" (certificate {tls[0]})" if tls else ""),
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        proxy_headers=False,
+        ssl_certfile=tls[0] if tls else None,
+        ssl_keyfile=tls[1] if tls else None,
+    )
     return 0
 
 
@@ -189,6 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--config", default=os.environ.get(CONFIG_ENV), help=f"TOML file (or ${CONFIG_ENV})")
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument(
+        "--tls", action="store_true", help="serve HTTPS with the TEST-ONLY fixture certificate (localhost)"
+    )
+    serve.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM) ...")
+    serve.add_argument("--tls-key", help="... and this private key (PEM)")
     serve.set_defaults(func=cmd_serve)
 
     health = sub.add_parser("healthcheck", help="exit 0 if a running emulator answers /_emulator/health")

@@ -64,12 +64,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(*args: str, log: Path, log_level: str = "warning", startup: float = 30.0) -> Iterator[str]:
+def serve(
+    *args: str, log: Path, log_level: str = "warning", startup: float = 30.0, scheme: str = "http"
+) -> Iterator[str]:
     """`chat-emulator serve` on a free loopback port; yields its URL once `chat-emulator healthcheck` passes.
     The server is stopped on exit, whatever happens; its output is in ``log`` (and in the failure message)."""
     for attempt in range(3):  # the free port may be taken between finding it and binding it
         port = free_port()
-        url = f"http://127.0.0.1:{port}"
+        url = f"{scheme}://127.0.0.1:{port}"
         with log.open("w") as out:
             command = [*chat_emulator(), "serve", "--port", str(port), "--log-level", log_level, *args]
             server = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=cli_env(), cwd=ROOT)
