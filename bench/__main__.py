@@ -12,6 +12,7 @@ from bench.harness import Result
 # name -> module with run() -> Result; imported only when that benchmark runs
 BENCHMARKS = {
     "verify_vs_crypto": "bench.verify_vs_crypto",
+    "avaya_token_vs_bare": "bench.avaya_token_vs_bare",
     "graphql_vs_bare": "bench.graphql_vs_bare",
     "cold_start": "bench.cold_start",
 }

@@ -8,8 +8,14 @@ from typing import Any
 from starlette.types import ASGIApp, Message
 
 
-async def post_json(app: ASGIApp, path: str, body: bytes) -> tuple[int, Any]:
-    """POST ``body`` (JSON bytes) to ``path``; the status and the decoded JSON answer."""
+async def post_json(
+    app: ASGIApp,
+    path: str,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    content_type: str = "application/json",
+) -> tuple[int, Any]:
+    """POST ``body`` to ``path`` with extra ``headers``; the status and the decoded JSON answer."""
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -22,8 +28,9 @@ async def post_json(app: ASGIApp, path: str, body: bytes) -> tuple[int, Any]:
         "query_string": b"",
         "headers": [
             (b"host", b"emulator.local"),
-            (b"content-type", b"application/json"),
+            (b"content-type", content_type.encode("latin-1")),
             (b"content-length", str(len(body)).encode("ascii")),
+            *((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()),
         ],
         "client": ("127.0.0.1", 50000),
         "server": ("emulator.local", 80),
