@@ -92,7 +92,7 @@ def parse_compact(token: Any, *, expect: Collection[int] = (3, 5), max_bytes: in
             segments=len(segments),
         )
     for index, segment in enumerate(segments):
-        if not _SEGMENT.match(segment):
+        if not _SEGMENT.fullmatch(segment):
             raise JoseError("base64url", f"segment {index + 1} is not base64url (characters outside A-Z a-z 0-9 - _)")
     if not segments[0]:
         raise JoseError("header_missing", "the protected header segment is empty")

@@ -12,12 +12,22 @@ import itertools
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from emulator.core.clock import Clock
 
 NOTE_KEY = "emulator.journal_note"
+# Credentials a client may wrongly put in a URL: kept out of the journal even then.
+SECRET_PARAMETERS = frozenset({"client_secret", "password", "secret", "access_token", "refresh_token", "code_verifier"})
+
+
+def redact_query(query: str) -> str:
+    if not query:
+        return query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(k, "<redacted>" if k.lower() in SECRET_PARAMETERS else v) for k, v in pairs])
 
 
 @dataclass
@@ -117,7 +127,7 @@ class JournalMiddleware:
             "vendor": self.vendor,
             "method": scope["method"],
             "path": scope["path"],
-            "query": scope.get("query_string", b"").decode("latin-1"),
+            "query": redact_query(scope.get("query_string", b"").decode("latin-1")),
             "host": headers.get(b"host", b"").decode("latin-1"),
             "status": status,
             "tenant": note.tenant,

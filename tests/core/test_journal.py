@@ -34,3 +34,13 @@ def test_tokens_can_be_turned_off() -> None:
     journal = Journal(Clock(), size=10, include_tokens=False)
     entry(journal, "iadvize", token="secret-ish")
     assert "token" not in journal.entries()[0]
+
+
+def test_secrets_in_a_query_string_are_redacted() -> None:
+    from emulator.core.journal import redact_query
+
+    assert redact_query("") == ""
+    assert redact_query("platform=sd") == "platform=sd"
+    redacted = redact_query("client_id=a&client_secret=s3cret&password=pw&Refresh_Token=r")
+    assert "s3cret" not in redacted and "pw" not in redacted and "=r" not in redacted
+    assert "client_id=a" in redacted

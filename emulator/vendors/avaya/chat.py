@@ -103,26 +103,42 @@ class ChatService:
 
     async def poll(
         self, session: ChatSession, last_event_id: str | None, disconnected: Callable[[], Awaitable[bool]]
-    ) -> list[dict[str, Any]] | None:
-        """Pending events, waiting up to longPollSeconds for some; None when the session went away meanwhile."""
+    ) -> tuple[list[dict[str, Any]] | None, str]:
+        """(events, why): pending events, waiting up to longPollSeconds for some; None when the session went away.
+
+        One poll waits per session: a newer poll supersedes the one already waiting, which answers [] at once.
+        The SDK polls with fetch(keepalive), so after a page reload the old page's poll stays open beside the new
+        page's; without this, the orphaned poll would take (and lose) the next event.
+        """
         session.last_event_id = last_event_id
+        session.polls += 1
+        generation = session.polls
+        if session._wakeup is not None:
+            session._wakeup.set()  # wake the poll already waiting, if any: it is superseded
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.long_poll_seconds
         while True:
             if self.state.sessions.get(session.session_id) is not session:
-                return None
+                return None, "the session was closed during the poll"
+            if session.polls != generation:
+                return [], "superseded by a newer poll of the same session (e.g. the page reloaded)"
             if session.events:
-                return [] if await disconnected() else session.take()
+                if await disconnected():
+                    return [], "the client went away"
+                events = session.take()
+                return events, f"{len(events)} event(s): {[e['eventType'] for e in events]}"
             remaining = deadline - loop.time()
-            if remaining <= 0 or await disconnected():
-                return []
+            if remaining <= 0:
+                return [], f"no event within longPollSeconds ({self.settings.long_poll_seconds:g} s)"
+            if await disconnected():
+                return [], "the client went away"
             session.wakeup.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(session.wakeup.wait(), min(remaining, 1.0))
 
     # -- engagements -----------------------------------------------------------------------------------------
     def create_engagement(self, who: ChatIdentity, body: Mapping[str, Any]) -> Engagement:
-        session = self.session_of(who, body.get("sessionId"))
+        session = self._session_in(who, body)
         parameters = body.get("engagementParameters") or {}
         if not _mapped_data(parameters):
             raise _violation(
@@ -167,9 +183,17 @@ class ChatService:
             )
         return engagement
 
+    def _session_in(self, who: ChatIdentity, body: Mapping[str, Any]) -> ChatSession:
+        """The session a body names ([SDK] every engagement call sends its sessionId)."""
+        if body.get("sessionId") is None:
+            raise _violation("sessionId", "must not be null", errors.CODE_NOT_NULL, "the body has no sessionId")
+        return self.session_of(who, body["sessionId"])
+
     def _dialog(self, engagement: Engagement, body: Mapping[str, Any]) -> None:
         dialog = body.get("dialogId")
-        if dialog is not None and dialog != engagement.dialog_id:
+        if dialog is None:
+            raise _violation("dialogId", "must not be null", errors.CODE_NOT_NULL, "the body has no dialogId")
+        if dialog != engagement.dialog_id:
             raise _violation(
                 "dialogId",
                 "must be the engagement's dialog",
@@ -179,7 +203,7 @@ class ChatService:
 
     def join(self, who: ChatIdentity, engagement_id: str, body: Mapping[str, Any]) -> Engagement:
         engagement = self.engagement_of(who, engagement_id)
-        session = self.session_of(who, body.get("sessionId"))
+        session = self._session_in(who, body)
         self._dialog(engagement, body)
         engagement.sessions.add(session.session_id)
         engagement.updated_at = self.now
@@ -188,7 +212,7 @@ class ChatService:
 
     def disconnect(self, who: ChatIdentity, engagement_id: str, body: Mapping[str, Any]) -> Engagement:
         engagement = self.engagement_of(who, engagement_id)
-        self.session_of(who, body.get("sessionId"))
+        self._session_in(who, body)
         self._dialog(engagement, body)
         if engagement.agent is not None:
             self._push(engagement, "PARTICIPANT_DISCONNECTED", engagement.agent)
@@ -200,7 +224,7 @@ class ChatService:
     # -- messages --------------------------------------------------------------------------------------------
     def send_message(self, who: ChatIdentity, engagement_id: str, body: Mapping[str, Any]) -> Message:
         engagement = self.engagement_of(who, engagement_id)
-        self.session_of(who, body.get("sessionId"))
+        self._session_in(who, body)
         self._dialog(engagement, body)
         content = body.get("body")
         text = content.get("elementText", {}).get("text") if isinstance(content, dict) else None

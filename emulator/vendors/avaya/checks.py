@@ -65,7 +65,7 @@ class ApiContext:
 
 
 def _account_id_format(ctx: ApiContext) -> Pass:
-    if not ACCOUNT_ID.match(ctx.account_id):
+    if not ACCOUNT_ID.fullmatch(ctx.account_id):
         raise Fail(f"accountId {ctx.account_id!r} is not 6 letters", expected="^[a-zA-Z]{6}$", actual=ctx.account_id)
     return Pass(expected="^[a-zA-Z]{6}$", actual=ctx.account_id)
 
@@ -162,7 +162,7 @@ def _refresh_token(ctx: ApiContext) -> Pass:
             expected="a refresh_token this emulator issued, unexpired",
             actual=exc.reason,
         ) from exc
-    if payload != {"a": ctx.account_id, "c": ctx.client_id}:
+    if not isinstance(payload, dict) or (payload.get("a"), payload.get("c")) != (ctx.account_id, ctx.client_id):
         raise Fail(
             "the refresh_token belongs to another account or client",
             expected=[ctx.account_id, ctx.client_id],

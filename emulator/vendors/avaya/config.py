@@ -70,7 +70,7 @@ class Account:
 
     @classmethod
     def from_json(cls, account_id: Any, body: Any) -> Account:
-        if not isinstance(account_id, str) or not ACCOUNT_ID.match(account_id):
+        if not isinstance(account_id, str) or not ACCOUNT_ID.fullmatch(account_id):
             raise ConfigError(f"accountId: 6 letters (^[a-zA-Z]{{6}}$) are required, got {account_id!r}")
         if not isinstance(body, dict):
             raise ConfigError("the account must be a JSON object")
@@ -122,7 +122,7 @@ def _integrations(value: Any) -> dict[str, str]:
             integration_id, name = item.get("integrationId"), item.get("name", "")
         else:
             integration_id, name = item, ""
-        if not isinstance(integration_id, str) or not UUID.match(integration_id):
+        if not isinstance(integration_id, str) or not UUID.fullmatch(integration_id):
             raise ConfigError(f"integrations[{i}]: a UUID is required, got {integration_id!r}")
         if not isinstance(name, str) or len(name) > 256:
             raise ConfigError(f"integrations[{i}].name: a string of at most 256 characters")

@@ -106,10 +106,10 @@ class SdkRoutes:
 
     async def events(self, request: Request, who: ChatIdentity) -> Response:
         session = self.chat.session_of(who, request.path_params["session_id"])
-        events = await self.chat.poll(session, request.query_params.get("lastEventId"), request.is_disconnected)
+        events, why = await self.chat.poll(session, request.query_params.get("lastEventId"), request.is_disconnected)
         if events is None:
-            raise ChatRefusal("session_known", "the session was closed during the poll", errors.SESSION_NOT_FOUND)
-        note_of(request.scope).summary = f"{len(events)} event(s): {[e['eventType'] for e in events]}"
+            raise ChatRefusal("session_known", why, errors.SESSION_NOT_FOUND)
+        note_of(request.scope).summary = why
         return JSONResponse(events)
 
     # -- engagements ---------------------------------------------------------------------------------------

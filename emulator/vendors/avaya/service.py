@@ -6,6 +6,7 @@ Pure of HTTP: routes.py and sdk.py read requests and shape answers; this module 
 from __future__ import annotations
 
 import json
+import secrets
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -66,9 +67,9 @@ class AvayaService:
         opaque = self.runtime.opaque
         payload = {"a": account_id, "c": client_id}
         return {
-            "access_token": opaque.issue(ACCESS_TOKEN_KIND, payload),
+            "access_token": opaque.issue(ACCESS_TOKEN_KIND, {**payload, "n": secrets.token_hex(4)}),
             "expires_in": int(self.settings.access_token_lifetime),
-            "refresh_token": opaque.issue(REFRESH_TOKEN_KIND, payload),
+            "refresh_token": opaque.issue(REFRESH_TOKEN_KIND, {**payload, "n": secrets.token_hex(4)}),
             "token_type": "Bearer",
         }
 

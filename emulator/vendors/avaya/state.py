@@ -132,6 +132,7 @@ class ChatSession:
     events: list[dict[str, Any]] = field(default_factory=list)  # pending, not yet handed out
     delivered: int = 0
     last_event_id: str | None = None  # what the client last said it saw (diagnosis only)
+    polls: int = 0  # polls started; only the newest may take events
     _wakeup: asyncio.Event | None = field(default=None, repr=False)
 
     @property

@@ -1,13 +1,15 @@
 """Bean Validation of the Generate JWT Token body (GenerateJWTToken, [S1]), every violation at once.
 
 Messages are Jakarta Bean Validation's defaults; codes 20002 (NotNull) and 20006 (Pattern) are documented, the
-others are emulator choices (see errors.py). Like Jackson, numeric strings are accepted for ``ttl`` (the official
-sample backend sends ``"30"``), "true"/"false" for ``verifiedCustomer``, and unknown fields are ignored (with a
-warning in the diagnosis).
+others are emulator choices (see errors.py). Like Jackson with Spring Boot's defaults, numeric strings are accepted
+for ``ttl`` (the official sample backend sends ``"30"``) and a fractional number is truncated, "true"/"false" are
+accepted for ``verifiedCustomer``, and unknown fields are ignored (each with a warning in the diagnosis). Sizes
+count UTF-16 code units, as Java's String.length() does.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +19,8 @@ from emulator.vendors.avaya.config import UUID
 Violation = dict[str, Any]
 FIELDS = ("integrationId", "customerId", "verifiedCustomer", "customerName", "customerIdentifiers", "ttl")
 TTL_DEFAULT, TTL_MIN, TTL_MAX = 15, 15, 60
+_INTEGER = re.compile(r"\s*-?[0-9]+\s*")  # ASCII digits only: str.isdigit() accepts '²'
+
 _UUID_MESSAGE = f'must match "{UUID.pattern}"'
 
 
@@ -30,8 +34,13 @@ class TokenRequest:
     ttl: int
 
 
+def _length(value: Any) -> int:
+    """Bean Validation's @Size counts Java String.length(): UTF-16 code units (an emoji counts 2)."""
+    return len(value.encode("utf-16-le")) // 2 if isinstance(value, str) else len(value)
+
+
 def _size(field: str, value: Any, low: int, high: int, out: list[Violation]) -> None:
-    if not low <= len(value) <= high:
+    if not low <= _length(value) <= high:
         out.append(errors.violation(field, f"size must be between {low} and {high}", errors.CODE_SIZE))
 
 
@@ -53,11 +62,15 @@ def _boolean(value: Any, out: list[Violation]) -> bool:
     return False
 
 
-def _ttl(value: Any, out: list[Violation]) -> int:
+def _ttl(value: Any, out: list[Violation], warnings: list[str]) -> int:
     if value is None:
         return TTL_DEFAULT
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        value = int(value.strip())
+    if isinstance(value, str) and _INTEGER.fullmatch(value):
+        value = int(value)
+    elif isinstance(value, float):  # finite: the strict JSON parser refuses NaN and infinities
+        if not value.is_integer():
+            warnings.append(f"ttl {value} truncated to {int(value)} minutes (Jackson's default ACCEPT_FLOAT_AS_INT)")
+        value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         out.append(errors.violation("ttl", "must be an integer (minutes)", errors.CODE_TYPE))
         return TTL_DEFAULT
@@ -113,7 +126,7 @@ def _check(body: dict[str, Any]) -> tuple[TokenRequest | None, list[Violation], 
         out.append(errors.violation("integrationId", "must not be null", errors.CODE_NOT_NULL))
     else:
         integration = _string("integrationId", integration, out)
-        if integration is not None and not UUID.match(integration):
+        if integration is not None and not UUID.fullmatch(integration):
             out.append(errors.violation("integrationId", _UUID_MESSAGE, errors.CODE_PATTERN))
     customer = body.get("customerId")
     if customer is None:
@@ -129,7 +142,7 @@ def _check(body: dict[str, Any]) -> tuple[TokenRequest | None, list[Violation], 
         if name is not None:
             _size("customerName", name, 0, 70, out)
     identifiers = _identifiers(body.get("customerIdentifiers"), out)
-    ttl = _ttl(body.get("ttl"), out)
+    ttl = _ttl(body.get("ttl"), out, warnings)
     unknown = sorted(set(body) - set(FIELDS))
     if unknown:
         hint = " (displayName is an SDK init() parameter, not a token field)" if "displayName" in unknown else ""

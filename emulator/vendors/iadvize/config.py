@@ -50,7 +50,7 @@ def _number(body: dict[str, Any], name: str, default: float, *, minimum: float, 
 def parse_project_id(value: Any) -> str:
     """iAdvize project ids are LegacyId integers; "7011" and 7011 are the same project."""
     text = str(value).strip() if isinstance(value, int | str) and not isinstance(value, bool) else ""
-    if not _PROJECT_ID.match(text):
+    if not _PROJECT_ID.fullmatch(text):
         raise ConfigError(f"projectId: a positive integer (iAdvize LegacyId) is required, got {value!r}")
     return text
 
@@ -142,7 +142,7 @@ class Operator:
 
     @classmethod
     def create(cls, username: Any, password: Any) -> Operator:
-        if not isinstance(username, str) or not _USERNAME.match(username):
+        if not isinstance(username, str) or not _USERNAME.fullmatch(username):
             raise ConfigError("username: a non-empty string without spaces or '/' is required")
         if not isinstance(password, str) or not password:
             raise ConfigError("password: a non-empty string is required")
