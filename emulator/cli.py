@@ -262,9 +262,16 @@ def build_parser() -> argparse.ArgumentParser:
     iadvize.set_defaults(func=cmd_mint_iadvize)
 
     explain = sub.add_parser("explain", help="run a vendor's checks on a token and print the trace")
-    explain.add_argument("vendor", choices=["iadvize"])
+    explain.add_argument("vendor", choices=["iadvize", "avaya"])
     explain.add_argument("token", help="the token, or - to read it from stdin")
-    explain.add_argument("--project", required=True, help="the tenant (iAdvize projectId)")
+    explain.add_argument(
+        "--tenant",
+        "--project",
+        "--account",
+        dest="project",
+        required=True,
+        help="the tenant: iAdvize projectId, Avaya accountId",
+    )
     explain.add_argument("--config", default=os.environ.get(CONFIG_ENV))
     explain.add_argument("--server", help="ask a running emulator instead of loading the configuration here")
     explain.set_defaults(func=cmd_explain)
