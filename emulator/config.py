@@ -19,7 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric import rsa
+
 from emulator.core.jose import MAX_TOKEN_BYTES
+from emulator.core.keys import Key, KeyFormatError, load_key
 
 FIXTURES_ENV = "CHAT_EMULATOR_FIXTURES"
 _KEY_FIELD = re.compile(r"(Key|Keys|Cert|Certificate)$")
@@ -29,6 +32,27 @@ _EMULATOR_FIELDS = {"journalSize", "journalTokens", "secret", "maxTokenBytes"}
 
 class ConfigError(ValueError):
     """Configuration (file or control-plane body) that cannot be used. The message names the field."""
+
+
+def require_known(fields: Any, known: set[str], where: str = "") -> None:
+    """Refuse unknown fields: a typo such as 'tokenMaxage' must not be silently ignored."""
+    unknown = set(fields) - known
+    if unknown:
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(f"{prefix}unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
+
+
+def emulator_rsa_key(material: Any, where: str, min_bits: int = 2048) -> Key:
+    """The emulator's own RSA private key for a vendor (parsed once, here)."""
+    if not isinstance(material, str | dict):
+        raise ConfigError(f"{where}: the emulator's RSA private key (PEM, JWK or a file path) is required")
+    try:
+        key = load_key(material, source=where)
+    except KeyFormatError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
+    if not key.is_private or not isinstance(key.public, rsa.RSAPublicKey) or key.bits < min_bits:
+        raise ConfigError(f"{where}: an RSA private key of at least {min_bits} bits is required")
+    return key
 
 
 def fixtures_dir() -> Path:
@@ -129,9 +153,7 @@ def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
 def _emulator_settings(section: Any) -> EmulatorSettings:
     if not isinstance(section, dict):
         raise ConfigError("[emulator] must be a table")
-    unknown = set(section) - _EMULATOR_FIELDS
-    if unknown:
-        raise ConfigError(f"[emulator]: unknown field(s) {sorted(unknown)}; known: {sorted(_EMULATOR_FIELDS)}")
+    require_known(section, _EMULATOR_FIELDS, "[emulator]")
     secret = section.get("secret")
     if not isinstance(secret, str) or len(secret) < 16:
         raise ConfigError("[emulator] secret: a string of at least 16 characters is required")

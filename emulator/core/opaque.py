@@ -23,6 +23,15 @@ class OpaqueTokenError(ValueError):
         self.reason = reason
         self.message = message
 
+    def explain(self, what: str, lifetime: float) -> str:
+        """A diagnosis line for a refused ``what`` (e.g. "the access token") that lives ``lifetime`` seconds."""
+        return {
+            "expired": f"{what} is over {lifetime:g} s old (expired)",
+            "not_yet_valid": f"{what} was issued after the emulator's current time (the clock moved back)",
+            "bad_signature": f"{what} was not issued by this emulator (bad signature)",
+            "malformed": f"{what} is not one this emulator issues",
+        }[self.reason]
+
 
 def _signer_for(clock: Clock) -> type[TimestampSigner]:
     class ClockSigner(TimestampSigner):

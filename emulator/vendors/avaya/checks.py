@@ -198,12 +198,7 @@ def _access_token_valid(ctx: ApiContext) -> Pass:
     try:
         payload = ctx.opaque.verify(ACCESS_TOKEN_KIND, token, ctx.settings.access_token_lifetime)
     except OpaqueTokenError as exc:
-        reason = {
-            "expired": f"the access token is over {ctx.settings.access_token_lifetime:g} s old (expires_in)",
-            "not_yet_valid": exc.message,
-            "bad_signature": "the access token was not issued by this emulator",
-            "malformed": "the access token is not one this emulator issues",
-        }[exc.reason]
+        reason = exc.explain("the access token", ctx.settings.access_token_lifetime)
         raise Fail(
             reason, expected="an unexpired access token from .../openid-connect/token", actual=exc.reason
         ) from exc

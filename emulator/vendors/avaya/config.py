@@ -14,10 +14,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-
-from emulator.config import ConfigError
-from emulator.core.keys import Key, KeyFormatError, load_key
+from emulator.config import ConfigError, emulator_rsa_key, require_known
+from emulator.core.keys import Key
 
 ACCOUNT_ID = re.compile(r"^[a-zA-Z]{6}$")  # [S1][S2]
 UUID = re.compile(r"^[0-9a-fA-F]{8}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{4}\-[0-9a-fA-F]{12}$")  # [S1]
@@ -74,9 +72,7 @@ class Account:
             raise ConfigError(f"accountId: 6 letters (^[a-zA-Z]{{6}}$) are required, got {account_id!r}")
         if not isinstance(body, dict):
             raise ConfigError("the account must be a JSON object")
-        unknown = set(body) - _ACCOUNT_FIELDS
-        if unknown:
-            raise ConfigError(f"unknown field(s) {sorted(unknown)}; known: {sorted(_ACCOUNT_FIELDS)}")
+        require_known(body, _ACCOUNT_FIELDS)
         if "accountId" in body and body["accountId"] != account_id:
             raise ConfigError(f"accountId in the body ({body['accountId']!r}) differs from the one in the path")
         appkey = body.get("appkey")
@@ -160,18 +156,8 @@ class AvayaSettings:
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> AvayaSettings:
-        unknown = set(section) - _SETTINGS_FIELDS
-        if unknown:
-            raise ConfigError(f"[avaya]: unknown field(s) {sorted(unknown)}; known: {sorted(_SETTINGS_FIELDS)}")
-        material = section.get("signingKey")
-        if not isinstance(material, str | dict):
-            raise ConfigError("[avaya] signingKey: the emulator's RSA private key for chat JWTs is required")
-        try:
-            key = load_key(material, source="[avaya] signingKey")
-        except KeyFormatError as exc:
-            raise ConfigError(f"[avaya] signingKey: {exc}") from exc
-        if not key.is_private or not isinstance(key.public, rsa.RSAPublicKey) or key.bits < 2048:
-            raise ConfigError("[avaya] signingKey: an RSA private key of at least 2048 bits is required (RS256)")
+        require_known(section, _SETTINGS_FIELDS, "[avaya]")
+        key = emulator_rsa_key(section.get("signingKey"), "[avaya] signingKey")
         issuer = section.get("issuer", DEFAULT_ISSUER)
         if not isinstance(issuer, str) or not issuer:
             raise ConfigError("[avaya] issuer: a non-empty string")

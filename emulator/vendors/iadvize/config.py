@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from emulator.config import ConfigError
+from emulator.config import ConfigError, emulator_rsa_key, require_known
 from emulator.core.keys import Key, KeyFormatError, load_key
 
 MIN_RSA_BITS = 2048
@@ -89,9 +89,7 @@ class Project:
     def from_json(cls, project_id: Any, body: Any) -> Project:
         if not isinstance(body, dict):
             raise ConfigError("the project must be a JSON object")
-        unknown = set(body) - PROJECT_FIELDS
-        if unknown:
-            raise ConfigError(f"unknown field(s) {sorted(unknown)}; known: {sorted(PROJECT_FIELDS)}")
+        require_known(body, PROJECT_FIELDS)
         pid = parse_project_id(project_id)
         if "projectId" in body and parse_project_id(body["projectId"]) != pid:
             raise ConfigError(f"projectId in the body ({body['projectId']!r}) differs from the one in the path ({pid})")
@@ -166,18 +164,8 @@ class IAdvizeSettings:
 
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> IAdvizeSettings:
-        unknown = set(section) - _SETTINGS_FIELDS
-        if unknown:
-            raise ConfigError(f"[iadvize]: unknown field(s) {sorted(unknown)}; known: {sorted(_SETTINGS_FIELDS)}")
-        material = section.get("emulatorKey")
-        if not isinstance(material, str | dict):
-            raise ConfigError("[iadvize] emulatorKey: the emulator's RSA private key (PEM, JWK or file) is required")
-        try:
-            key = load_key(material, source="[iadvize] emulatorKey")
-        except KeyFormatError as exc:
-            raise ConfigError(f"[iadvize] emulatorKey: {exc}") from exc
-        if not key.is_private or not isinstance(key.public, rsa.RSAPublicKey) or key.bits < MIN_RSA_BITS:
-            raise ConfigError(f"[iadvize] emulatorKey: an RSA private key of at least {MIN_RSA_BITS} bits is required")
+        require_known(section, _SETTINGS_FIELDS, "[iadvize]")
+        key = emulator_rsa_key(section.get("emulatorKey"), "[iadvize] emulatorKey", MIN_RSA_BITS)
         issuer = section.get("sessionIssuer", DEFAULT_SESSION_ISSUER)
         if not isinstance(issuer, str) or not issuer:
             raise ConfigError("[iadvize] sessionIssuer: a non-empty string")

@@ -125,13 +125,7 @@ class IAdvizeService:
         try:
             payload = self.runtime.opaque.verify(OPERATOR_TOKEN_KIND, token.strip(), OPERATOR_TOKEN_LIFETIME)
         except OpaqueTokenError as exc:
-            reasons = {
-                "expired": f"the access token is over {OPERATOR_TOKEN_LIFETIME} s old (expires_in 86400)",
-                "not_yet_valid": exc.message,
-                "bad_signature": "the access token was not issued by this emulator (bad signature)",
-                "malformed": "the access token is not one this emulator issues",
-            }
-            return None, reasons[exc.reason]
+            return None, exc.explain("the access token", OPERATOR_TOKEN_LIFETIME)
         username = payload.get("u") if isinstance(payload, dict) else None
         operator = self.state.operators.get(username) if isinstance(username, str) else None
         if operator is None:
