@@ -12,6 +12,7 @@ check holds, and raises ``Fail(...)`` when it does not.
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -119,20 +120,39 @@ class Pipeline(Generic[C, E]):
         return [c.name for c in self.checks]
 
     def run(self, ctx: C, warnings: list[str] | None = None) -> Trace[E]:
+        """Run the checks in order; the first failure stops the run. Every check must be synchronous."""
         trace: Trace[E] = Trace(warnings=warnings if warnings is not None else [])
         for index, check in enumerate(self.checks):
             try:
-                result = check.run(ctx) or Pass()
-            except Fail as fail:
-                return self._stop(trace, index, fail)
-            except Exception as exc:  # a bug must not become a 500 or leak into the vendor's answer
-                log.exception("check %r raised unexpectedly", check.name)
-                message = f"the emulator could not evaluate this check ({type(exc).__name__}: {exc}); please report it"
-                return self._stop(trace, index, Fail(message))
-            trace.outcomes.append(
-                Outcome(check.name, "passed", check.description, result.expected, result.actual, result.message)
-            )
+                result = check.run(ctx)
+                if inspect.isawaitable(result):
+                    if inspect.iscoroutine(result):
+                        result.close()
+                    raise TypeError(f"check {check.name!r} is asynchronous: run this pipeline with run_async")
+            except Exception as exc:
+                return self._stop(trace, index, _as_fail(check, exc))
+            self._passed(trace, check, result)
         return trace
+
+    async def run_async(self, ctx: C, warnings: list[str] | None = None) -> Trace[E]:
+        """The same, for pipelines where some checks await (an outbound exchange, a JWKS fetch)."""
+        trace: Trace[E] = Trace(warnings=warnings if warnings is not None else [])
+        for index, check in enumerate(self.checks):
+            try:
+                result = check.run(ctx)
+                if inspect.isawaitable(result):
+                    result = await result
+            except Exception as exc:
+                return self._stop(trace, index, _as_fail(check, exc))
+            self._passed(trace, check, result)
+        return trace
+
+    @staticmethod
+    def _passed(trace: Trace[E], check: Check[C, E], result: Any) -> None:
+        result = result or Pass()
+        trace.outcomes.append(
+            Outcome(check.name, "passed", check.description, result.expected, result.actual, result.message)
+        )
 
     def _stop(self, trace: Trace[E], index: int, fail: Fail) -> Trace[E]:
         check = self.checks[index]
@@ -150,3 +170,11 @@ class Pipeline(Generic[C, E]):
         trace.error = check.error
         trace.outcomes.extend(Outcome(c.name, "not_run", c.description) for c in self.checks[index + 1 :])
         return trace
+
+
+def _as_fail(check: Check[Any, Any], exc: Exception) -> Fail:
+    """A check's Fail as is; anything else is a bug, which must not become a 500 or leak into the vendor answer."""
+    if isinstance(exc, Fail):
+        return exc
+    log.error("check %r raised unexpectedly", check.name, exc_info=exc)
+    return Fail(f"the emulator could not evaluate this check ({type(exc).__name__}: {exc}); please report it")

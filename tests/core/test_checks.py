@@ -91,3 +91,20 @@ def test_an_unexpected_exception_fails_the_check_instead_of_escaping(caplog: pyt
     assert trace.failed is not None and "KeyError" in trace.failed.message
     assert [o.status for o in trace.outcomes] == ["failed", "not_run"]
     assert "raised unexpectedly" in caplog.text
+
+
+def test_async_checks_run_with_run_async_only() -> None:
+    import asyncio
+
+    async def remote(ctx: Ctx) -> Pass:
+        await asyncio.sleep(0)
+        if ctx.value > 10:
+            raise Fail("too big", expected="<= 10", actual=ctx.value)
+        return Pass(actual=ctx.value)
+
+    pipe = Pipeline([Check("positive", positive, "", "", "E_POS"), Check("remote", remote, "", "", "E_REMOTE")])
+    assert asyncio.run(pipe.run_async(Ctx(4))).ok
+    trace = asyncio.run(pipe.run_async(Ctx(12)))
+    assert trace.error == "E_REMOTE" and trace.failed is not None and trace.failed.message == "too big"
+    sync = pipe.run(Ctx(4))  # an async check in a sync run is a bug, reported as that check's failure
+    assert sync.error == "E_REMOTE" and sync.failed is not None and "run_async" in sync.failed.message
