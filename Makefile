@@ -23,13 +23,13 @@ run: $(STAMP)
 
 ## test: lint, then the whole test suite (in-process, plus a live uvicorn server)
 test: $(STAMP)
-	$(BIN)/ruff check emulator tests bench
-	$(BIN)/ruff format --check emulator tests bench
+	$(BIN)/ruff check emulator tests bench examples
+	$(BIN)/ruff format --check emulator tests bench examples
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check emulator tests bench
-	$(BIN)/ruff format --check emulator tests bench
+	$(BIN)/ruff check emulator tests bench examples
+	$(BIN)/ruff format --check emulator tests bench examples
 
 ## bench: performance ratios against baselines measured in the same run
 bench: $(STAMP)

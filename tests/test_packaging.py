@@ -314,7 +314,9 @@ def test_wheel_carries_the_fixtures(wheel: Path) -> None:
         default = tomllib.loads(archive.read("emulator/_fixtures/default.toml").decode("utf-8"))
         # The key files that default.toml names (relative to itself) are beside it.
         iadvize = default["iadvize"]
-        key_paths = [iadvize["emulatorKey"], default["avaya"]["signingKey"]]
+        liveassist = default["liveassist"]
+        key_paths = [iadvize["emulatorKey"], default["avaya"]["signingKey"], liveassist["encryptionKey"]]
+        key_paths += [liveassist["encryptionCertificate"]] + [c["jwtPublicKey"] for c in liveassist["connectors"]]
         key_paths += [k for p in iadvize["projects"] for k in p["brandPublicKeys"]]
         assert key_paths
         for key_path in key_paths:
@@ -362,7 +364,7 @@ def test_installed_wheel_finds_its_packaged_fixtures(installed: Path, tmp_path: 
     assert site.is_relative_to(installed.resolve())
     assert Path(found["fixtures"]).resolve() == site / "emulator" / "_fixtures"
     assert [Path(s).resolve() for s in found["sources"]] == [site / "emulator" / "_fixtures" / "default.toml"]
-    assert found["vendors"] == ["avaya", "iadvize"]
+    assert found["vendors"] == ["avaya", "iadvize", "liveassist"]
     assert not Path(found["fixtures"]).resolve().is_relative_to(ROOT)
 
 

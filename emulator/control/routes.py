@@ -18,6 +18,7 @@ plus each vendor's own control routes (e.g. /users/iadvize/{username}).
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Awaitable, Callable
 
@@ -123,6 +124,8 @@ class ControlPlane:
         if not isinstance(body["tenant"], str | int) or isinstance(body["tenant"], bool):
             return problem(400, "tenant must be a string")
         report = vendor.explain(str(body["tenant"]), body["token"])
+        if inspect.isawaitable(report):
+            report = await report
         return JSONResponse({"vendor": vendor.name, "tenant": str(body["tenant"]), **report})
 
     async def reset(self, request: Request) -> Response:

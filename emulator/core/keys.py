@@ -187,8 +187,29 @@ def _from_der(der: bytes) -> tuple[PublicKey, PrivateKey | None]:
     return private.public_key(), private  # type: ignore[return-value]
 
 
+def _from_x5c(value: Any) -> PublicKey:
+    """The first x5c entry: a base64 DER certificate (RFC 7517), or a bare base64 SPKI as some IdPs publish."""
+    if not isinstance(value, list) or not value or not isinstance(value[0], str):
+        raise KeyFormatError("JWK member 'x5c' must be a non-empty array of base64 strings")
+    try:
+        der = base64.b64decode(value[0], validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise KeyFormatError("JWK x5c[0] is not base64") from exc
+    try:
+        public = x509.load_der_x509_certificate(der).public_key()
+    except ValueError:
+        try:
+            public = serialization.load_der_public_key(der)
+        except (ValueError, UnsupportedAlgorithm) as exc:
+            raise KeyFormatError("JWK x5c[0] is neither a DER certificate nor a DER SubjectPublicKeyInfo") from exc
+    _check_supported(public, "JWK x5c[0]")
+    return public  # type: ignore[return-value]
+
+
 def _from_jwk(jwk: Mapping[str, Any]) -> tuple[PublicKey, PrivateKey | None]:
     kty = jwk.get("kty")
+    if "x5c" in jwk and "d" not in jwk and not ({"n", "e"} <= jwk.keys() or {"x", "y"} <= jwk.keys()):
+        return _from_x5c(jwk["x5c"]), None
     if kty == "RSA":
         n, e = _b64url_to_int(jwk.get("n"), "n"), _b64url_to_int(jwk.get("e"), "e")
         public_numbers = rsa.RSAPublicNumbers(e, n)

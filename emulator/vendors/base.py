@@ -8,6 +8,7 @@ host names, wraps them in the journal, and serves the generic control plane (``/
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable
 from typing import Any, ClassVar
 
 from starlette.routing import BaseRoute
@@ -52,8 +53,8 @@ class Vendor(ABC):
         """The emulator's own public keys for this vendor."""
 
     @abstractmethod
-    def explain(self, tenant_id: str, token: Any) -> dict[str, Any]:
-        """Run the verification checks on ``token`` for ``tenant_id`` with no side effects."""
+    def explain(self, tenant_id: str, token: Any) -> dict[str, Any] | Awaitable[dict[str, Any]]:
+        """Run the verification checks on ``token`` for ``tenant_id`` with no side effects (may be async)."""
 
     @abstractmethod
     def reset(self) -> None:

@@ -116,3 +116,22 @@ def test_key_ring() -> None:
     with pytest.raises(KeyFormatError, match="duplicate kid"):
         ring.add(load_key(pem_private(RSA_KEY)))
     assert jwk_thumbprint(RSA_KEY.public_key()) == a.kid
+
+
+def test_jwk_with_only_x5c() -> None:
+    """A JWKS key that carries only x5c: a certificate (RFC 7517) or a bare SPKI (as some sample IdPs publish)."""
+    cert_pem = (FIXTURE_KEYS / "liveassist-emulator.crt").read_text()
+    from cryptography import x509 as cx509
+
+    cert = cx509.load_pem_x509_certificate(cert_pem.encode())
+    der_cert = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
+    from_cert = load_key({"kty": "RSA", "kid": "lpsso2026", "x5c": [der_cert]})
+    assert from_cert.kid == "lpsso2026"
+    assert from_cert.public.public_numbers() == cert.public_key().public_numbers()
+    spki = base64.b64encode(
+        RSA_KEY.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    ).decode()
+    assert load_key({"kty": "RSA", "x5c": [spki]}).public.public_numbers() == RSA_KEY.public_key().public_numbers()
+    for bad in ([], ["not base64!"], [base64.b64encode(b"junk").decode()], "x"):
+        with pytest.raises(KeyFormatError, match="x5c"):
+            load_key({"kty": "RSA", "x5c": bad})
