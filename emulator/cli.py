@@ -9,7 +9,9 @@ chat-emulator explain iadvize --project ID TOKEN|- [--server URL]
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
+import inspect
 import json
 import os
 import ssl
@@ -196,6 +198,67 @@ def _mint_warnings(args: argparse.Namespace, project: dict[str, Any] | None) -> 
         )
 
 
+def cmd_mint_liveassist(args: argparse.Namespace) -> int:
+    from emulator.config import ConfigError, load_config
+    from emulator.core.keys import Key, KeyFormatError
+    from emulator.mint import as_key, liveassist_id_token
+
+    try:
+        claims = json.loads(args.claims) if args.claims else {}
+    except ValueError as exc:
+        return _fail(f"--claims is not JSON: {exc}")
+    if not isinstance(claims, dict):
+        return _fail("--claims must be a JSON object")
+    now = args.now
+    try:
+        if args.server:
+            if args.config:
+                return _fail("give --config or --server, not both")
+            server = _check_url(args.server)
+            keys = _http_json(server + "/_emulator/keys/liveassist")
+            target = Key(kid=keys["kid"], public=as_key(keys["pem"]).public)
+            if now is None:
+                now = _http_json(server + "/_emulator/clock")["now"]
+            try:
+                connector = _http_json(f"{server}/_emulator/tenants/liveassist/{args.account}")
+            except ServerError:
+                connector = None
+        else:
+            from emulator.vendors.liveassist.config import LiveAssistSettings
+
+            config = load_config(args.config)
+            if "liveassist" not in config.vendors:
+                return _fail("the configuration has no [liveassist] section")
+            settings = LiveAssistSettings.from_section(config.vendors["liveassist"])
+            target = Key(kid=settings.encryption_key.kid, public=settings.encryption_key.public)
+            found = next((c for c in settings.connectors if c.account_id == args.account), None)
+            connector = found.public_view() if found else None
+        issuer = args.issuer or (connector["issuer"] if connector else "https://brand.example")
+        if connector is None:
+            print(
+                f"warning: account {args.account} has no connector: the emulator will refuse the token", file=sys.stderr
+            )
+        elif connector["flow"] == "code":
+            print(
+                f"warning: account {args.account}'s connector uses the code flow (the brand returns this id_token)",
+                file=sys.stderr,
+            )
+        token = liveassist_id_token(
+            args.sub,
+            issuer=issuer,
+            claims=claims,
+            ttl=args.ttl,
+            now=now,
+            encrypt=args.encrypt,
+            brand_key=args.brand_key,
+            liveassist_key=target,
+        )
+    except (ConfigError, KeyFormatError, ServerError, OSError, KeyError, ValueError) as exc:
+        return _fail(str(exc))
+    print(token)
+    return 0
+
+
 # -- explain ---------------------------------------------------------------------------------------------
 def cmd_explain(args: argparse.Namespace) -> int:
     token = sys.stdin.read().strip() if args.token == "-" else args.token  # noqa: S105 - "-" means stdin
@@ -214,11 +277,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
             vendor = app.state.vendors.get(args.vendor)
             if vendor is None:
                 return _fail(f"vendor {args.vendor!r} is not configured")
-            report = {
-                "vendor": args.vendor,
-                "tenant": str(args.project),
-                **vendor.explain(str(args.project), token),
-            }
+            found = vendor.explain(str(args.project), token)
+            if inspect.iscoroutine(found):  # Live Assist's checks may call the brand's JWKS
+                found = asyncio.run(found)
+            report = {"vendor": args.vendor, "tenant": str(args.project), **found}
     except (ServerError, OSError, ValueError) as exc:
         return _fail(str(exc))
     print(json.dumps(report, indent=2, default=str))
@@ -260,9 +322,21 @@ def build_parser() -> argparse.ArgumentParser:
     iadvize.add_argument("--server", help="take the emulator key and clock from a running emulator (URL)")
     iadvize.add_argument("--now", type=float, help="issue time in epoch seconds (default: now / the server's clock)")
     iadvize.set_defaults(func=cmd_mint_iadvize)
+    liveassist = mint_sub.add_parser("liveassist", help="a brand id_token for Live Assist (RS256, optionally a JWE)")
+    liveassist.add_argument("--account", required=True, help="accountId (its connector gives the issuer)")
+    liveassist.add_argument("--sub", required=True, help="the consumer's id (sub)")
+    liveassist.add_argument("--claims", help='more claims as JSON, e.g. \'{"given_name": "Jane", "lp_sdes": [...]}\'')
+    liveassist.add_argument("--ttl", type=int, default=3600, help="seconds until exp (default 3600)")
+    liveassist.add_argument("--issuer", help="iss (default: the account's connector issuer)")
+    liveassist.add_argument("--encrypt", action="store_true", help="encrypt to the emulator's key (JWE)")
+    liveassist.add_argument("--brand-key", help="the brand's private key (default: the fixture demo brand key)")
+    liveassist.add_argument("--config", default=os.environ.get(CONFIG_ENV), help="take the connector from this config")
+    liveassist.add_argument("--server", help="take the connector, key and clock from a running emulator (URL)")
+    liveassist.add_argument("--now", type=float, help="issue time in epoch seconds")
+    liveassist.set_defaults(func=cmd_mint_liveassist)
 
     explain = sub.add_parser("explain", help="run a vendor's checks on a token and print the trace")
-    explain.add_argument("vendor", choices=["iadvize", "avaya"])
+    explain.add_argument("vendor", choices=["iadvize", "avaya", "liveassist"])
     explain.add_argument("token", help="the token, or - to read it from stdin")
     explain.add_argument(
         "--tenant",
@@ -270,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--account",
         dest="project",
         required=True,
-        help="the tenant: iAdvize projectId, Avaya accountId",
+        help="the tenant: iAdvize projectId, Avaya or Live Assist accountId",
     )
     explain.add_argument("--config", default=os.environ.get(CONFIG_ENV))
     explain.add_argument("--server", help="ask a running emulator instead of loading the configuration here")

@@ -247,11 +247,13 @@ def compact_json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
-def jwe_encrypt(plaintext: bytes, key: Key, alg: str, enc: str, *, cty: str | None = None) -> str:
+def jwe_encrypt(
+    plaintext: bytes, key: Key, alg: str, enc: str, *, cty: str | None = None, kid: str | None = None
+) -> str:
     """Encrypt to a public key (used by minting helpers, never by verification)."""
     if alg not in RSA_KEY_WRAPPING:
         raise ValueError(f"{alg!r} is not RSA key wrapping")
-    token = jose_jwe.encrypt(plaintext, key.public, encryption=enc, algorithm=alg, cty=cty)
+    token = jose_jwe.encrypt(plaintext, key.public, encryption=enc, algorithm=alg, cty=cty, kid=kid)
     return token.decode("ascii") if isinstance(token, bytes) else token
 
 
