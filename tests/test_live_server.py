@@ -1,4 +1,4 @@
-"""The iAdvize, Avaya and control-plane suites, unchanged, against a live `chat-emulator serve` (uvicorn) instead of the
+"""The iAdvize, Avaya, Live Assist and control-plane suites, unchanged, against a live `chat-emulator serve` (uvicorn) instead of the
 in-process app: a child pytest with EMULATOR_BASE_URL pointing at the server (see tests/conftest.py)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import pytest
 from emulator.testing import BASE_URL_ENV
 from tests.test_cli import ROOT, cli_env, serve
 
-SUITES = ["tests/vendors/iadvize", "tests/vendors/avaya", "tests/control"]
+SUITES = ["tests/vendors/iadvize", "tests/vendors/avaya", "tests/vendors/liveassist", "tests/control"]
 CHILD_ENV = "CHAT_EMULATOR_LIVE_CHILD"  # set in the child: it never starts another one
 
 

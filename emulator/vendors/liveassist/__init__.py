@@ -24,6 +24,7 @@ from emulator.vendors.base import Vendor
 from emulator.vendors.liveassist import errors
 from emulator.vendors.liveassist.config import Connector, LiveAssistSettings
 from emulator.vendors.liveassist.routes import LiveAssistRoutes
+from emulator.vendors.liveassist.sdes import attributes_from
 from emulator.vendors.liveassist.service import LiveAssistService
 from emulator.vendors.liveassist.state import LiveAssistState
 
@@ -76,7 +77,12 @@ class LiveAssist(Vendor):
     async def explain(self, tenant_id: str, token: Any) -> dict[str, Any]:
         """The id_token checks (never the code exchange: a code is single-use at the brand)."""
         auth = await self.service.verify(tenant_id, token, exchange=False)
+        if auth.trace.ok:
+            attributes = attributes_from(auth.context.claims)
+            auth.trace.warnings.extend(f"{d['field']} dropped: {d['why']}" for d in attributes.dropped)
         report = auth.report()
+        if auth.trace.ok:
+            report["secureAttributes"], report["dropped"] = attributes.view(), attributes.dropped
         report["vendorResponse"] = (
             {"participantId": "<issued on a real request>", "conversationId": "<issued on a real request>"}
             if auth.trace.ok

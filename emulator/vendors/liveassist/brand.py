@@ -8,6 +8,7 @@ JSON, a JSON answer without ``id_token``, or an OAuth error the brand returned.
 from __future__ import annotations
 
 import base64
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +63,15 @@ async def _post_or_get(method: str, url: str, timeout: float, **kwargs: Any) -> 
         return BrandAnswer("transport", f"{type(exc).__name__}: {exc}"), 0, b""
 
 
+def _shown(name: str, value: str) -> str:
+    """What the diagnosis may show of a form field: never a secret, and a code only as a short digest."""
+    if name in ("client_secret", "code_verifier"):
+        return "<redacted>"
+    if name == "code":
+        return "sha256:" + hashlib.sha256(value.encode()).hexdigest()[:16]
+    return value
+
+
 async def exchange_code(connector: Connector, code: str, redirect_uri: str, code_verifier: str | None) -> BrandAnswer:
     """POST the code to the brand's token endpoint, as Live Assist does ([DOC] P1/L2, research §6.4)."""
     assert connector.token_endpoint and connector.client_id and connector.client_secret
@@ -77,7 +87,7 @@ async def exchange_code(connector: Connector, code: str, redirect_uri: str, code
     sent = {
         "url": connector.token_endpoint,
         "clientAuth": connector.client_auth,
-        "form": {k: ("<redacted>" if k in ("client_secret", "code_verifier") else v) for k, v in form.items()},
+        "form": {k: _shown(k, v) for k, v in form.items()},
     }
     failure, status, raw = await _post_or_get(
         "POST", connector.token_endpoint, connector.timeout, data=form, headers=headers
@@ -89,7 +99,14 @@ async def exchange_code(connector: Connector, code: str, redirect_uri: str, code
         body = jsonutil.loads(raw)
     except ValueError:
         preview = raw[:200].decode("utf-8", "replace")
-        return BrandAnswer("not_json", f"HTTP {status} with a body that is not JSON: {preview!r}", status, sent=sent)
+        if status != 200:  # an error page, a bare 401, a redirect to a login page
+            return BrandAnswer(
+                "http_status",
+                f"HTTP {status} (Live Assist expects 200 with an id_token): {preview!r}",
+                status,
+                sent=sent,
+            )
+        return BrandAnswer("not_json", f"HTTP 200 with a body that is not JSON: {preview!r}", status, sent=sent)
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         error = body["error"]
         meaning = BRAND_OAUTH_ERRORS.get(error, "an error value Live Assist does not document")

@@ -101,7 +101,7 @@ class LiveAssistRoutes:
             )
         now = self.service.runtime.clock.now()
         if conversation.expired(now):
-            return _expired(note, conversation.exp, now)
+            return _expired(note, conversation.exp, conversation.skew, now)
         chat_id = str(uuid.uuid4())
         conversation.chats.append(chat_id)
         note.outcome, note.summary = "accepted", f"chat {chat_id} in conversation {conversation.conversation_id}"
@@ -123,7 +123,7 @@ class LiveAssistRoutes:
             return JSONResponse({"error": "chat_not_found"}, status_code=404)
         now = self.service.runtime.clock.now()
         if conversation.expired(now):
-            return _expired(note, conversation.exp, now)
+            return _expired(note, conversation.exp, conversation.skew, now)
         return JSONResponse(
             {
                 "chatId": chat_id,
@@ -134,11 +134,12 @@ class LiveAssistRoutes:
         )
 
 
-def _expired(note: Note, exp: float, now: float) -> Response:
+def _expired(note: Note, exp: float, skew: float, now: float) -> Response:
     return _refuse(
         note,
         "authentication_expired",
-        f"the id_token's exp ({exp:.0f}) passed {now - exp:.0f} s ago: the customer side must provide a refreshed token",
+        f"the id_token's exp ({exp:.0f}) passed {now - exp:.0f} s ago (clockSkew {skew:g} s): the customer side must "
+        "provide a refreshed token",
         "Re-authenticate (conversation.json with a fresh code or id_token and this conversationId)",
         errors.TOKEN_EXPIRED,
     )

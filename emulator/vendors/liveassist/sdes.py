@@ -104,7 +104,10 @@ def _copy(body: Any, allowed: frozenset[str], target: dict[str, Any], where: str
         attributes.dropped.append({"field": where, "why": "missing or not an object"})
         return
     for name, value in body.items():
-        if name in allowed:
+        if name == "customerId" and target.get("customerId") not in (None, value):
+            why = f"sub already sets customerInfo.customerId ({target['customerId']!r}); sub, the consumer's id, wins"
+            attributes.dropped.append({"field": f"{where}.{name}", "why": why})
+        elif name in allowed:
             target[name] = value
         elif name in ("storeZipCode", "storeNumber"):
             attributes.dropped.append(

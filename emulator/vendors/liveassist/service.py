@@ -95,8 +95,14 @@ class LiveAssistService:
             conversation, auth.resumed = existing, True
             conversation.claims, conversation.attributes = ctx.claims, attributes
             conversation.exp, conversation.authenticated_at = float(ctx.claims["exp"]), ctx.now
+            conversation.skew = ctx.connector.clock_skew
         else:
-            if existing is not None:
+            if existing is not None and existing.account_id != ctx.account_id:
+                ctx.warnings.append(
+                    f"conversation {resume_id} belongs to account {existing.account_id}, not {ctx.account_id}: "
+                    "a new conversation was started instead of resuming it"
+                )
+            elif existing is not None:
                 ctx.warnings.append(
                     f"conversation {resume_id} belongs to sub {existing.sub!r}; this token is for {sub!r}: "
                     "a new conversation was started instead of resuming it"
@@ -112,9 +118,11 @@ class LiveAssistService:
                 claims=ctx.claims,
                 attributes=attributes,
                 exp=float(ctx.claims["exp"]),
+                skew=ctx.connector.clock_skew,
                 authenticated_at=ctx.now,
             )
             self.state.conversations[conversation.conversation_id] = conversation
+        ctx.warnings.extend(f"{d['field']} dropped: {d['why']}" for d in attributes.dropped)
         participant = str(uuid.uuid4())
         conversation.participants.append(participant)
         self.state.participants[participant] = conversation.conversation_id
@@ -142,6 +150,7 @@ class LiveAssistService:
             "authenticated": not expired,
             "authenticationStatus": "expired" if expired else "authenticated",
             "expiresAt": conversation.exp,
+            "acceptedUntil": conversation.exp + conversation.skew,
             "secureIcon": not expired,
             "issuer": conversation.issuer,
             "sub": conversation.sub,

@@ -20,13 +20,14 @@ class Conversation:
     claims: dict[str, Any]
     attributes: Attributes
     exp: float
+    skew: float  # the connector's clockSkew: the same leeway the id_token checks allow on exp
     authenticated_at: float
     participants: list[str] = field(default_factory=list)
     chats: list[str] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
 
     def expired(self, now: float) -> bool:
-        return now >= self.exp
+        return now >= self.exp + self.skew
 
 
 @dataclass
