@@ -243,6 +243,18 @@ def jws_sign(payload: dict[str, Any] | bytes, key: Key, alg: str, headers: dict[
     return f"{signing_input}.{b64url(signature)}"
 
 
+def hmac_sign(
+    payload: dict[str, Any] | bytes, secret: bytes, alg: str = "HS256", headers: dict[str, Any] | None = None
+) -> str:
+    """Sign with a shared secret (HS256/384/512); the header is exactly ``{"alg": alg, **headers}``."""
+    if alg not in HMAC_SIGNING:
+        raise ValueError(f"{alg!r} is not an HMAC algorithm")
+    body = payload if isinstance(payload, bytes) else compact_json(payload)
+    signing_input = f"{b64url(compact_json({'alg': alg, **(headers or {})}))}.{b64url(body)}"
+    signature = jose_jwk.construct({"kty": "oct", "k": b64url(secret)}, alg).sign(signing_input.encode("ascii"))
+    return f"{signing_input}.{b64url(signature)}"
+
+
 def compact_json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 

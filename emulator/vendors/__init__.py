@@ -11,6 +11,7 @@ REGISTRY: dict[str, str] = {
     "iadvize": "emulator.vendors.iadvize:IAdvize",
     "avaya": "emulator.vendors.avaya:Avaya",
     "liveassist": "emulator.vendors.liveassist:LiveAssist",
+    "tiledesk": "emulator.vendors.tiledesk:Tiledesk",
 }
 
 

@@ -1,0 +1,111 @@
+"""Tiledesk configuration: the global secret, and projects with their profile, admins and shared secret.
+
+The same parser reads ``[[tiledesk.projects]]`` in a config file and the JSON body of
+``PUT /_emulator/tenants/tiledesk/<projectId>``. A project registered at run time has no shared secret until
+``POST /<projectId>/keys/generate``; a config file may give one (``jwtSecret``) so that tokens can be minted
+offline against the defaults.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.config import ConfigError, require_known
+
+PROJECT_ID = re.compile(r"[0-9a-f]{24}")  # a MongoDB ObjectId
+PROFILES = ("documented", "server")
+_PROJECT_FIELDS = {"projectId", "profile", "admins", "jwtSecret"}
+_SETTINGS_FIELDS = {"globalSecret", "chat21Secret", "projects"}
+
+
+@dataclass(frozen=True)
+class Admin:
+    """A project administrator (HTTP Basic on keys/generate). Only a salted hash of the password is kept."""
+
+    username: str
+    salt: bytes
+    password_hash: bytes
+
+    @classmethod
+    def create(cls, username: Any, password: Any, where: str) -> Admin:
+        if not isinstance(username, str) or not username or ":" in username or len(username) > 254:
+            raise ConfigError(f"{where}.username: a non-empty string without ':' is required")
+        if not isinstance(password, str) or not password:
+            raise ConfigError(f"{where}.password: a non-empty string is required")
+        salt = secrets.token_bytes(16)
+        return cls(username, salt, hashlib.sha256(salt + password.encode()).digest())
+
+    def check(self, password: str) -> bool:
+        return hmac.compare_digest(self.password_hash, hashlib.sha256(self.salt + password.encode()).digest())
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    project_id: str
+    profile: str
+    admins: tuple[Admin, ...]
+    jwt_secret: str | None  # only from a config file; otherwise generated at run time
+
+    @classmethod
+    def from_json(cls, project_id: Any, body: Any, *, allow_secret: bool) -> ProjectSettings:
+        if not isinstance(project_id, str) or not PROJECT_ID.fullmatch(project_id):
+            raise ConfigError(f"projectId: 24 lower-case hex characters (an ObjectId) are required, got {project_id!r}")
+        if not isinstance(body, dict):
+            raise ConfigError("the project must be a JSON object")
+        require_known(body, _PROJECT_FIELDS if allow_secret else _PROJECT_FIELDS - {"jwtSecret"})
+        if "projectId" in body and body["projectId"] != project_id:
+            raise ConfigError(f"projectId in the body ({body['projectId']!r}) differs from the one in the path")
+        profile = body.get("profile", "documented")
+        if profile not in PROFILES:
+            raise ConfigError(f'profile: "documented" (default) or "server", got {profile!r}')
+        admins_in = body.get("admins", [])
+        if not isinstance(admins_in, list):
+            raise ConfigError("admins: a list of {username, password} is required")
+        admins = []
+        for i, item in enumerate(admins_in):
+            if not isinstance(item, dict) or set(item) - {"username", "password"}:
+                raise ConfigError(f"admins[{i}]: an object {{username, password}} is required")
+            admins.append(Admin.create(item.get("username"), item.get("password"), f"admins[{i}]"))
+        if len({a.username for a in admins}) != len(admins):
+            raise ConfigError("admins: a username is listed twice")
+        secret = body.get("jwtSecret")
+        if secret is not None and (not isinstance(secret, str) or len(secret) < 8):
+            raise ConfigError("jwtSecret: a string of at least 8 characters")
+        return cls(project_id, profile, tuple(admins), secret)
+
+
+@dataclass(frozen=True)
+class TiledeskSettings:
+    global_secret: str
+    chat21_secret: str
+    projects: tuple[ProjectSettings, ...]
+
+    @classmethod
+    def from_section(cls, section: dict[str, Any]) -> TiledeskSettings:
+        require_known(section, _SETTINGS_FIELDS, "[tiledesk]")
+        global_secret = section.get("globalSecret")
+        if not isinstance(global_secret, str) or len(global_secret) < 8:
+            raise ConfigError(
+                "[tiledesk] globalSecret: the server's GLOBAL_SECRET (a string of 8+ characters) is required"
+            )
+        chat21 = section.get("chat21Secret", "tokenKey")  # [CODE] CHAT21_JWT_SECRET's default
+        if not isinstance(chat21, str) or not chat21:
+            raise ConfigError("[tiledesk] chat21Secret: a non-empty string")
+        projects_in = section.get("projects", [])
+        if not isinstance(projects_in, list):
+            raise ConfigError("[tiledesk] projects: a list of tables is required ([[tiledesk.projects]])")
+        projects: dict[str, ProjectSettings] = {}
+        for i, raw in enumerate(projects_in):
+            if not isinstance(raw, dict):
+                raise ConfigError(f"[[tiledesk.projects]] #{i + 1}: a table is required")
+            try:
+                project = ProjectSettings.from_json(raw.get("projectId"), raw, allow_secret=True)
+            except ConfigError as exc:
+                raise ConfigError(f"[[tiledesk.projects]] #{i + 1}: {exc}") from exc
+            projects[project.project_id] = project
+        return cls(global_secret, chat21, tuple(projects.values()))
