@@ -259,6 +259,75 @@ def cmd_mint_liveassist(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_mint_tiledesk(args: argparse.Namespace) -> int:
+    from emulator.config import ConfigError, load_config
+    from emulator.mint import tiledesk_token
+    from emulator.vendors.tiledesk.config import TiledeskSettings
+
+    try:
+        secret, profile = args.secret, args.profile
+        if secret is None or profile is None:
+            config = load_config(args.config)
+            if "tiledesk" not in config.vendors:
+                return _fail("the configuration has no [tiledesk] section")
+            project = next(
+                (
+                    p
+                    for p in TiledeskSettings.from_section(config.vendors["tiledesk"]).projects
+                    if p.project_id == args.project
+                ),
+                None,
+            )
+            if project is None:
+                return _fail(f"project {args.project} is not in the configuration: give --secret and --profile")
+            secret = secret or project.jwt_secret
+            profile = profile or project.profile
+            if secret is None:
+                return _fail(
+                    f"project {args.project} has no jwtSecret in the configuration: give --secret (keys/generate shows it)"
+                )
+        token = tiledesk_token(
+            args.user_id,
+            project_id=args.project,
+            secret=secret,
+            profile=profile,
+            name=args.name,
+            email=args.email,
+            ttl=args.ttl,
+            now=args.now,
+        )
+    except (ConfigError, ValueError) as exc:
+        return _fail(str(exc))
+    print(token)
+    return 0
+
+
+def cmd_mint_dixa(args: argparse.Namespace) -> int:
+    from emulator.config import ConfigError, load_config
+    from emulator.mint import dixa_jwe
+    from emulator.vendors.dixa.config import DixaSettings, decode_key
+
+    try:
+        if args.key is not None:
+            key = decode_key(args.key, "--key")
+        else:
+            config = load_config(args.config)
+            if "dixa" not in config.vendors:
+                return _fail("the configuration has no [dixa] section")
+            messenger = next(
+                (m for m in DixaSettings.from_section(config.vendors["dixa"]).messengers if m.token == args.messenger),
+                None,
+            )
+            if messenger is None:
+                return _fail(f"messenger {args.messenger} is not in the configuration: give --key")
+            key = next(iter(messenger.keys.values()))
+        token = dixa_jwe(args.email, args.name, key=key, external_id=args.external_id, now=args.now)
+    except (ConfigError, ValueError) as exc:
+        return _fail(str(exc))
+    print(token)
+    return 0
+
+
 # -- explain ---------------------------------------------------------------------------------------------
 def cmd_explain(args: argparse.Namespace) -> int:
     token = sys.stdin.read().strip() if args.token == "-" else args.token  # noqa: S105 - "-" means stdin
@@ -334,9 +403,37 @@ def build_parser() -> argparse.ArgumentParser:
     liveassist.add_argument("--server", help="take the connector, key and clock from a running emulator (URL)")
     liveassist.add_argument("--now", type=float, help="issue time in epoch seconds")
     liveassist.set_defaults(func=cmd_mint_liveassist)
+    tiledesk = mint_sub.add_parser("tiledesk", help='a Tiledesk custom token, printed as "JWT <token>"')
+    tiledesk.add_argument("--project", required=True, help="projectId (24 hex)")
+    tiledesk.add_argument(
+        "--user-id", required=True, help="the user's id (_id, or external_id for the documented profile)"
+    )
+    tiledesk.add_argument("--profile", choices=["server", "documented"], help="payload shape (default: the project's)")
+    tiledesk.add_argument("--name", default="Jane Doe")
+    tiledesk.add_argument("--email", default="jane.doe@example.com")
+    tiledesk.add_argument(
+        "--ttl", type=int, default=600, help="seconds until exp (default 600, the documented maximum)"
+    )
+    tiledesk.add_argument("--secret", help="the project's shared secret (default: the configuration's)")
+    tiledesk.add_argument("--config", default=os.environ.get(CONFIG_ENV))
+    tiledesk.add_argument("--now", type=float, help="issue time in epoch seconds")
+    tiledesk.set_defaults(func=cmd_mint_tiledesk)
+    dixa = mint_sub.add_parser("dixa", help="a Dixa verified-identity JWE (alg dir, enc A256CBC-HS512)")
+    dixa.add_argument(
+        "--messenger", default="36ec56fce8394e9dbc347d025a621bc5", help="messengerToken (its key is used)"
+    )
+    dixa.add_argument("--email", required=True)
+    dixa.add_argument("--name", required=True)
+    dixa.add_argument("--external-id")
+    dixa.add_argument(
+        "--key", help="the base64url 64-byte key (default: the messenger's first key in the configuration)"
+    )
+    dixa.add_argument("--config", default=os.environ.get(CONFIG_ENV))
+    dixa.add_argument("--now", type=float, help="iat in epoch seconds")
+    dixa.set_defaults(func=cmd_mint_dixa)
 
     explain = sub.add_parser("explain", help="run a vendor's checks on a token and print the trace")
-    explain.add_argument("vendor", choices=["iadvize", "avaya", "liveassist"])
+    explain.add_argument("vendor", choices=["iadvize", "avaya", "liveassist", "tiledesk", "dixa"])
     explain.add_argument("token", help="the token, or - to read it from stdin")
     explain.add_argument(
         "--tenant",
@@ -344,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--account",
         dest="project",
         required=True,
-        help="the tenant: iAdvize projectId, Avaya or Live Assist accountId",
+        help="the tenant: iAdvize/Tiledesk projectId, Avaya/Live Assist accountId, Dixa messengerToken",
     )
     explain.add_argument("--config", default=os.environ.get(CONFIG_ENV))
     explain.add_argument("--server", help="ask a running emulator instead of loading the configuration here")

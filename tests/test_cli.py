@@ -145,7 +145,7 @@ def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
 def test_serve_and_healthcheck(live: str) -> None:
     result = run_cli("healthcheck", "--url", live)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "ok: vendors ['avaya', 'iadvize', 'liveassist', 'tiledesk']"
+    assert result.stdout.strip() == "ok: vendors ['avaya', 'dixa', 'iadvize', 'liveassist', 'tiledesk']"
 
 
 def test_healthcheck_fails_where_nothing_listens() -> None:

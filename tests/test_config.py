@@ -33,7 +33,7 @@ def toml_string(text: str) -> str:
 def test_defaults() -> None:
     config = load_config()
     assert config.sources[0].endswith("default.toml")
-    assert set(config.vendors) == {"avaya", "iadvize", "liveassist", "tiledesk"}
+    assert set(config.vendors) == {"avaya", "dixa", "iadvize", "liveassist", "tiledesk"}
     assert config.emulator.journal_size == 1000
     assert config.emulator.max_token_bytes == 65536
 

@@ -364,7 +364,7 @@ def test_installed_wheel_finds_its_packaged_fixtures(installed: Path, tmp_path: 
     assert site.is_relative_to(installed.resolve())
     assert Path(found["fixtures"]).resolve() == site / "emulator" / "_fixtures"
     assert [Path(s).resolve() for s in found["sources"]] == [site / "emulator" / "_fixtures" / "default.toml"]
-    assert found["vendors"] == ["avaya", "iadvize", "liveassist", "tiledesk"]
+    assert found["vendors"] == ["avaya", "dixa", "iadvize", "liveassist", "tiledesk"]
     assert not Path(found["fixtures"]).resolve().is_relative_to(ROOT)
 
 

@@ -177,6 +177,21 @@ def jwe_decrypt(compact: Compact, key: Key) -> bytes:
         ) from exc
 
 
+def jwe_decrypt_dir(compact: Compact, keys: dict[str, bytes]) -> tuple[str, bytes]:
+    """Decrypt a JWE with ``alg: dir`` (the shared key is the content key), trying each key; (key id, plaintext).
+    The caller has checked the header (alg, enc) and the empty encrypted-key segment."""
+    if compact.kind != "JWE":
+        raise JoseError("segments", "not a JWE")
+    for kid, secret in keys.items():
+        try:
+            plaintext = jose_jwe.decrypt(compact.raw, secret)
+        except (JOSEError, ValueError, TypeError, KeyError, OverflowError):
+            continue
+        if plaintext is not None:
+            return kid, plaintext
+    raise JoseError("decrypt_failed", f"the token decrypts with none of the {len(keys)} active key(s)")
+
+
 def _jose_key(key: Key, alg: str) -> Any:
     if alg in RSA_SIGNING:
         if not isinstance(key.public, rsa.RSAPublicKey):

@@ -10,6 +10,7 @@ from emulator.vendors.base import Vendor
 REGISTRY: dict[str, str] = {
     "iadvize": "emulator.vendors.iadvize:IAdvize",
     "avaya": "emulator.vendors.avaya:Avaya",
+    "dixa": "emulator.vendors.dixa:Dixa",
     "liveassist": "emulator.vendors.liveassist:LiveAssist",
     "tiledesk": "emulator.vendors.tiledesk:Tiledesk",
 }

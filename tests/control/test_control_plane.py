@@ -20,7 +20,7 @@ from tests.vendors.iadvize.helpers import sdk_secured
 def test_health(client: httpx.Client) -> None:
     response = client.get("/_emulator/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "vendors": ["avaya", "iadvize", "liveassist", "tiledesk"]}
+    assert response.json() == {"status": "ok", "vendors": ["avaya", "dixa", "iadvize", "liveassist", "tiledesk"]}
 
 
 # -- clock ---------------------------------------------------------------------------------------------------
