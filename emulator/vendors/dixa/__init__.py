@@ -42,7 +42,7 @@ class Dixa(Vendor):
     def put_tenant(self, tenant_id: str, body: Any) -> tuple[dict[str, Any], bool]:
         """Register or replace a messenger. Without ``keys`` a key is generated and returned once, as Dixa's
         settings page does. Sessions and the replay store stay (configuration is not runtime state)."""
-        generated = secrets.token_bytes(KEY_BYTES) if isinstance(body, dict) and "keys" not in body else None
+        generated = secrets.token_bytes(KEY_BYTES) if isinstance(body, dict) and body.get("keys") is None else None
         messenger = Messenger.from_json(tenant_id, body, generated=generated)
         created = messenger.token not in self.state.messengers
         self.state.messengers[messenger.token] = messenger
@@ -56,7 +56,12 @@ class Dixa(Vendor):
         return messenger.view() if messenger else None
 
     def delete_tenant(self, tenant_id: str) -> bool:
-        return self.state.messengers.pop(tenant_id, None) is not None
+        """Remove the messenger and what its visitors did (sessions, used jtis): a new one is a new messenger."""
+        if self.state.messengers.pop(tenant_id, None) is None:
+            return False
+        self.state.sessions = {k: s for k, s in self.state.sessions.items() if s.messenger != tenant_id}
+        self.state.replay = {k: t for k, t in self.state.replay.items() if k[0] != tenant_id}
+        return True
 
     def list_tenants(self) -> list[dict[str, Any]]:
         return [m.view() for m in self.state.messengers.values()]

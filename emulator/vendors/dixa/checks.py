@@ -102,7 +102,7 @@ def _claims_required(ctx: Context) -> Pass:
         for name, kind in REQUIRED.items()
         if not isinstance(ctx.claims.get(name), kind)
         or isinstance(ctx.claims.get(name), bool)
-        or ctx.claims.get(name) == ""
+        or (ctx.claims.get(name) == "" and name != "email")  # an empty email is an invalid address
     ]
     if wrong:
         raise Fail(

@@ -72,7 +72,7 @@ class Messenger:
         if level not in LEVELS:
             raise ConfigError(f"minIdentificationLevel: one of {list(LEVELS)}, got {level!r}")
         keys_in = body.get("keys")
-        if keys_in is None:
+        if keys_in is None:  # omitted (or null): the caller generated one
             if generated is None:
                 raise ConfigError("keys: at least one base64url key of 64 bytes is required")
             keys = [generated]

@@ -93,7 +93,10 @@ class DixaService:
             )
         warnings = []
         if session.identity == "claim" and (session.user.get("name"), session.user.get("email")) != (name, email):
-            warnings.append("a changed claimed name or email starts over: the mobile SDKs wipe earlier conversations")
+            warnings.append(
+                f"a changed claimed name or email starts over: {len(session.conversations)} earlier conversation(s) wiped, as the mobile SDKs do"
+            )
+            session.conversations.clear()
         self._promote(session, "claim", {"name": name, "email": email})
         return Outcome(200, warnings=warnings)
 
@@ -114,8 +117,11 @@ class DixaService:
         claims = ctx.claims
         self.state.replay[(messenger.token, claims["jti"])] = ctx.now
         user = {"name": claims["name"], "email": claims["email"], "trusted": True}
-        if isinstance(claims.get("external_id"), str):
-            user["external_id"] = claims["external_id"]  # [DOC] "It will be persisted on the dixa user"
+        external = claims.get("external_id")
+        if external is None and session.user.get("email") == claims["email"]:
+            external = session.user.get("external_id")  # [DOC] "It will be persisted on the dixa user"
+        if isinstance(external, str):
+            user["external_id"] = external
         self._promote(session, "verified", user)
         return Outcome(200, trace=report, warnings=ctx.warnings)
 
@@ -147,7 +153,7 @@ class DixaService:
                     "the messenger requires a claimed identity: the widget shows the claim form (IdentityClaimModal)"
                 )
             else:
-                message = "the messenger requires a verified identity: the brand must set one (a JWE) before"
+                message = "the messenger requires a verified identity: the brand must set one (a JWE) first"
             error = errors.emulator_error("identification-required", message, **more)
             return Outcome(403, error, "minimum_level", message, "Set the identity the messenger requires")
         return Outcome(201)
