@@ -14,7 +14,14 @@ import pytest
 from emulator.testing import BASE_URL_ENV
 from tests.test_cli import ROOT, cli_env, serve
 
-SUITES = ["tests/vendors/iadvize", "tests/vendors/avaya", "tests/vendors/liveassist", "tests/control"]
+SUITES = [
+    "tests/vendors/iadvize",
+    "tests/vendors/avaya",
+    "tests/vendors/liveassist",
+    "tests/vendors/tiledesk",
+    "tests/vendors/dixa",
+    "tests/control",
+]
 CHILD_ENV = "CHAT_EMULATOR_LIVE_CHILD"  # set in the child: it never starts another one
 
 

@@ -70,10 +70,11 @@ class Tiledesk(Vendor):
         }
 
     def explain(self, tenant_id: str, token: Any) -> dict[str, Any]:
-        """The sign-in checks on a token (with or without its "JWT " prefix); tenant = the projectId hint."""
+        """The sign-in checks on a token (with or without its "JWT " prefix); tenant = the id_project a request body
+        would carry. The predicted answer is what signinWithCustomToken would return now (first sign-in or not)."""
         text = token if isinstance(token, str) else ""
         header = text if text[:4].lower() == "jwt " else f"JWT {text}"
-        verified = self.service.verify(header, None, tenant_id or None)
+        verified = self.service.verify(header, None, tenant_id or None, tenant_id or None)
         ctx = verified.context
         report = verified.trace.to_dict()
         report["profile"] = ctx.profile
@@ -83,7 +84,7 @@ class Tiledesk(Vendor):
         }
         error = verified.trace.error
         report["vendorResponse"] = (
-            {"status": 200, "body": {"success": True, "token": header, "user": self.service.user_of(ctx)}}
+            {"status": 200, "body": self.service.answer(ctx)}
             if verified.trace.ok
             else {"status": error.status, "body": error.body}
             if error

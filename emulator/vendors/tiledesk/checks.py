@@ -23,10 +23,11 @@ from emulator.core.keys import b64url_decode
 from emulator.vendors.tiledesk import errors
 from emulator.vendors.tiledesk.state import Project, TiledeskState
 
-SCHEME = re.compile(r"(\S+)\s+(\S+)")  # passport-jwt's auth header regex
+SCHEME = re.compile(r"(\S+)\s+(\S+)")  # passport-jwt's auth header regex, applied with String.match (unanchored)
 IAT_SKEW = 120  # [DOC] widget docs: "permits up to two minutes clock skew"
 MAX_LIFETIME = 600  # [DOC] "up to a maximum of 10 minutes from the iat value"
 WIDGET_SHAPE = {"name", "email", "external_id"}
+DASHBOARD_ROLES = ("owner", "admin", "agent")  # routes/auth.js provisions an agent account for these role claims
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,13 @@ class Context:
     authorization: str | None
     secret_token: str | None  # ?secret_token=, passport's fallback
     id_project: str | None  # from the JSON body or the query string
+    body_id_project: str | None = None  # from the JSON body only (routes/auth.js reads req.body.id_project)
     token: str = ""
     compact: Compact | None = None
     unverified: dict[str, Any] = field(default_factory=dict)
     profile: str = "server"
-    project: Project | None = None
+    project: Project | None = None  # the project whose secret verifies the token
+    project_id: str | None = None  # the project the visitor signs into (also a generic aud's body id_project)
     secret: str | None = None
     secret_source: str = ""
     claims: dict[str, Any] = field(default_factory=dict)
@@ -64,7 +67,7 @@ class Context:
 
 
 def _token_present(ctx: Context) -> Pass:
-    match = SCHEME.fullmatch((ctx.authorization or "").strip())
+    match = SCHEME.search(ctx.authorization or "")
     if match and match.group(1).lower() == "jwt":
         ctx.token = match.group(2)
         return Pass(expected="Authorization: JWT <token>", actual="JWT scheme")
@@ -129,12 +132,22 @@ def _secret_selection(ctx: Context) -> Pass:
                     remedy=f"Generate it: POST /{project.project_id}/keys/generate (project admin credentials)",
                 )
             ctx.project, ctx.profile, ctx.secret = project, project.profile, project.jwt_secret
+            ctx.project_id = project.project_id
             ctx.secret_source = f"project {project.project_id}'s secret (from aud)"
             return Pass(
                 expected="the aud project's secret", actual=f"project {project.project_id}, profile {project.profile}"
             )
         ctx.profile, ctx.secret, ctx.secret_source = "server", ctx.global_secret, "the global secret (generic aud)"
-        return Pass(expected="a /projects/<id> aud", actual=f"generic aud {aud!r}: the global secret")
+        actual = f"generic aud {aud!r}: the global secret"
+        if ctx.body_id_project:  # routes/auth.js: a generic aud signs into the body's id_project, if any
+            ctx.project_id = ctx.body_id_project
+            actual += f", signing into the body's id_project {ctx.body_id_project!r}"
+            if ctx.body_id_project not in ctx.state.projects:
+                ctx.warnings.append(
+                    f"id_project {ctx.body_id_project!r} is not a registered project: the server creates a project "
+                    "user in it all the same"
+                )
+        return Pass(expected="a /projects/<id> aud", actual=actual)
     documented = [p for p in ctx.state.projects.values() if p.profile == "documented" and p.jwt_secret]
     named = ctx.state.projects.get(ctx.id_project or "")
     if named is not None and named.profile == "documented" and named.jwt_secret:
@@ -152,9 +165,15 @@ def _secret_selection(ctx: Context) -> Pass:
             )
     if chosen is not None:
         ctx.project, ctx.profile, ctx.secret = chosen, "documented", chosen.jwt_secret
+        ctx.project_id = chosen.project_id
         ctx.secret_source = f"project {chosen.project_id}'s secret (no aud: {how})"
         return Pass(expected="aud, id_project or a verifying project", actual=f"project {chosen.project_id} by {how}")
     ctx.profile, ctx.secret, ctx.secret_source = "server", ctx.global_secret, "the global secret (no aud)"
+    if documented:
+        return Pass(
+            message=f"no aud, and none of the {len(documented)} documented-profile project(s) is named by id_project "
+            "or has a secret that verifies it: the server verifies with the global secret"
+        )
     return Pass(message="no aud and no documented-profile project: the server verifies with the global secret")
 
 
@@ -198,16 +217,16 @@ def _why_signature(ctx: Context) -> str:
                     "Send the payload shown in 'expected'"
                 )
             return f"{message}; it verifies with project {project.project_id}'s secret instead"
-    project = ctx.project
-    if project is not None:
+    # The aud project's earlier secrets; with no aud (the widget docs' token) any project's.
+    for project in [ctx.project] if ctx.project is not None else list(ctx.state.projects.values()):
         for old in project.previous_secrets:
             if _verifies(ctx, old.secret):
                 since = (
                     f"generated at {old.generated_at:.0f}" if old.generated_at is not None else "from the configuration"
                 )
                 return (
-                    f"{message}: it was signed with the project's previous secret ({since}), replaced at "
-                    f"{old.replaced_at:.0f}. Regenerating the shared secret revokes every earlier token"
+                    f"{message}: it was signed with project {project.project_id}'s previous secret ({since}), "
+                    f"replaced at {old.replaced_at:.0f}. Regenerating the shared secret revokes every earlier token"
                 )
     return message + " (wrong secret, or the token was altered)"
 
@@ -219,6 +238,15 @@ def _expected_payload(ctx: Context) -> Any:
     if target is None:
         return "a token signed with the secret of the project its aud names"
     claims = ctx.unverified
+    if target.profile == "documented":  # the widget docs' shape, with the documented time rules
+        now = int(ctx.now)
+        return {
+            "name": claims.get("name") or " ".join(str(claims.get(k, "")) for k in ("firstname", "lastname")).strip(),
+            "email": claims.get("email"),
+            "external_id": str(claims.get("external_id") or claims.get("_id") or claims.get("email") or "<user id>"),
+            "iat": now,
+            "exp": now + MAX_LIFETIME,
+        }
     user = str(claims.get("_id") or claims.get("external_id") or claims.get("email") or "<user id>")
     first, _, last = str(claims.get("name", "")).partition(" ")
     return {
@@ -343,9 +371,14 @@ def _aud_present(ctx: Context) -> Pass:
 
 
 def _project_user(ctx: Context) -> Pass:
-    if ctx.project is None:
-        return Pass(message="generic aud: no project user")
-    user = ctx.state.project_users.get((ctx.project.project_id, user_key(ctx)))
+    if ctx.project_id is None:
+        return Pass(message="generic aud without id_project: no project user")
+    if ctx.claims.get("role") in DASHBOARD_ROLES:
+        ctx.warnings.append(
+            f"role claim {ctx.claims['role']!r}: the real server provisions a dashboard account and answers with a "
+            "new server-signed token; the emulator does not emulate that and signs in a visitor (role 'user')"
+        )
+    user = ctx.state.project_users.get((ctx.project_id, user_key(ctx)))
     if user is not None and user.status != "active":
         raise Fail(f"the project user {user.uuid_user!r} is {user.status}", expected="active", actual=user.status)
     return Pass(expected="new or active", actual=user.status if user else "new")

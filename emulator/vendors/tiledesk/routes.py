@@ -16,7 +16,7 @@ from emulator.core.http import BodyTooLarge, media_type, parse_json, read_body, 
 from emulator.core.journal import Note, note_of
 from emulator.vendors.tiledesk import errors
 from emulator.vendors.tiledesk.checks import UNAUTHORIZED, Answer
-from emulator.vendors.tiledesk.service import SignIn, TiledeskService, basic_credentials
+from emulator.vendors.tiledesk.service import BASIC_CHALLENGE, SignIn, TiledeskService
 
 _BODY_LIMIT = 64 * 1024
 
@@ -48,7 +48,7 @@ class TiledeskRoutes:
         return routes
 
     async def _verified(self, request: Request, note: Note) -> SignIn:
-        id_project = request.query_params.get("id_project")
+        body_id_project = None
         try:
             raw = await read_body(request, _BODY_LIMIT)
         except BodyTooLarge:
@@ -59,12 +59,16 @@ class TiledeskRoutes:
             except ValueError:
                 body = None
             if isinstance(body, dict) and isinstance(body.get("id_project"), str):
-                id_project = body["id_project"]
-        authorization = request.headers.get("authorization")
-        verified = self.service.verify(authorization, request.query_params.get("secret_token"), id_project)
+                body_id_project = body["id_project"]
+        verified = self.service.verify(
+            request.headers.get("authorization"),
+            request.query_params.get("secret_token"),
+            body_id_project or request.query_params.get("id_project"),
+            body_id_project,
+        )
         ctx = verified.context
         note.token = ctx.token or None
-        note.tenant = ctx.project.project_id if ctx.project else None
+        note.tenant = ctx.project_id
         note.trace = {
             **verified.trace.to_dict(),
             "profile": ctx.profile,
@@ -112,26 +116,33 @@ class TiledeskRoutes:
         return JSONResponse(self.service.chat21_token(ctx))
 
     async def generate(self, request: Request) -> Response:
+        """[CODE] app.js: /:projectid/keys behind passport.authenticate(['basic','jwt']), validtoken and
+        roleChecker.hasRole('agent'); routes/key.js then writes a new secret."""
         note = note_of(request.scope)
         note.operation = "keys/generate"
         project_id = note.tenant = request.path_params["project_id"]
-        credentials = basic_credentials(request.headers.get("authorization"))
-        if credentials is None:
-            return answer(note, UNAUTHORIZED, "credentials", "no HTTP Basic credentials", "curl -u admin:password ...")
-        administered = self.service.administered(*credentials)
-        note.details = {"username": credentials[0]}  # never the password
-        if not administered:
-            return answer(note, UNAUTHORIZED, "credentials", f"no project admin {credentials[0]!r} with this password")
-        if project_id not in administered:
+        header = request.headers.get("authorization")
+        caller = self.service.authenticate(header, request.query_params.get("secret_token"))
+        if caller.refusal is not None:
+            note.details = {"username": caller.username} if caller.username else None  # never the password
+            response = answer(note, caller.refusal, "credentials", caller.why, caller.remedy)
+            if caller.refusal.status == 401:  # passport: each failed strategy's string challenge (only Basic has one)
+                response.headers["WWW-Authenticate"] = BASIC_CHALLENGE
+            return response
+        note.details = {"username": caller.username, "via": caller.via}
+        if len((header or "").split(" ")) != 2:  # middleware/valid-token.js
             return answer(
                 note,
-                Answer(403, errors.NOT_IN_PROJECT),
-                "project_role",
-                f"{credentials[0]!r} administers {administered}, not {project_id}",
-                "Only the project's Chat administrators may generate its secret",
+                Answer(403, errors.VALIDTOKEN_UNAUTHORIZED),
+                "header_parts",
+                "the Authorization header does not split into exactly two parts on a space",
+                "Authorization: Basic <base64> (or JWT <token>)",
             )
+        refusal = self.service.role_refusal(caller, project_id)
+        if refusal is not None:
+            return answer(note, refusal.answer, "project_role", refusal.why, refusal.remedy)
         project = self.service.state.projects.get(project_id)
-        if project is None:
+        if project is None:  # a visitor signed into an unregistered id_project (generic aud) with an agent role
             return answer(note, Answer(404, errors.PROJECT_NOT_FOUND), "project_known", f"no project {project_id}")
         rotated = project.jwt_secret is not None
         body = self.service.generate_secret(project)
