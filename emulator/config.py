@@ -15,14 +15,17 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from emulator.core.jose import MAX_TOKEN_BYTES
 from emulator.core.keys import Key, KeyFormatError, load_key
+
+T = TypeVar("T")
 
 FIXTURES_ENV = "CHAT_EMULATOR_FIXTURES"
 _KEY_FIELD = re.compile(r"(Key|Keys|Cert|Certificate)$")
@@ -40,6 +43,28 @@ def require_known(fields: Any, known: set[str], where: str = "") -> None:
     if unknown:
         prefix = f"{where}: " if where else ""
         raise ConfigError(f"{prefix}unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
+
+
+def tenant_tables(
+    section: dict[str, Any], vendor: str, name: str, parse: Callable[[dict[str, Any]], T], key: Callable[[T], str]
+) -> tuple[T, ...]:
+    """A vendor's ``[[<vendor>.<name>]]`` tables, each parsed by ``parse``; errors name the table by its position.
+    A later table with the same id replaces the earlier one: that is how a file that ``extends`` the default
+    configuration overrides one of its tenants."""
+    items = section.get(name, [])
+    if not isinstance(items, list):
+        raise ConfigError(f"[{vendor}] {name}: a list of tables is required ([[{vendor}.{name}]])")
+    parsed: dict[str, T] = {}
+    for i, raw in enumerate(items):
+        where = f"[[{vendor}.{name}]] #{i + 1}"
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: a table is required")
+        try:
+            value = parse(raw)
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
+        parsed[key(value)] = value
+    return tuple(parsed.values())
 
 
 def emulator_rsa_key(material: Any, where: str, min_bits: int = 2048) -> Key:

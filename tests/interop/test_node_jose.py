@@ -6,8 +6,6 @@ Skipped cleanly when node/npm are missing; under CI=true a failed `npm ci` fails
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -17,32 +15,15 @@ import pytest
 
 from tests import tokens
 from tests.conftest import FIXTURE_KEYS, PROJECT
+from tests.interop.nodeenv import require_node
 from tests.vendors.iadvize.helpers import access_token, assert_rejected, sdk_secured
 
 NODE_DIR = Path(__file__).parent / "node"
-CI = os.environ.get("CI") == "true"
 
 
 @pytest.fixture(scope="module")
 def node() -> str:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        pytest.skip("node and npm are not installed")
-    if not (NODE_DIR / "node_modules" / "jose" / "package.json").is_file():
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=NODE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            check=False,
-        )
-        if result.returncode != 0:
-            message = f"npm ci failed: {result.stderr[-2000:]}"
-            if CI:
-                pytest.fail(message)
-            pytest.skip(message)
-    return node
+    return require_node(NODE_DIR, NODE_DIR / "node_modules" / "jose" / "package.json", timeout=180)
 
 
 def node_mint(node: str, brand_private_pem: str, claims: dict[str, Any]) -> str:

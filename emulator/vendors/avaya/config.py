@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.config import ConfigError, emulator_rsa_key, require_known
+from emulator.config import ConfigError, emulator_rsa_key, require_known, tenant_tables
 from emulator.core.keys import Key
 
 ACCOUNT_ID = re.compile(r"^[a-zA-Z]{6}$")  # [S1][S2]
@@ -164,18 +164,13 @@ class AvayaSettings:
         agent = section.get("agentName", "Echo Agent")
         if not isinstance(agent, str) or not agent or len(agent) > 70:
             raise ConfigError("[avaya] agentName: a non-empty string of at most 70 characters")
-        accounts_in = section.get("accounts", [])
-        if not isinstance(accounts_in, list):
-            raise ConfigError("[avaya] accounts: a list of tables is required ([[avaya.accounts]])")
-        accounts: dict[str, Account] = {}
-        for i, raw in enumerate(accounts_in):
-            if not isinstance(raw, dict):
-                raise ConfigError(f"[[avaya.accounts]] #{i + 1}: a table is required")
-            try:
-                account = Account.from_json(raw.get("accountId"), raw)
-            except ConfigError as exc:
-                raise ConfigError(f"[[avaya.accounts]] #{i + 1}: {exc}") from exc
-            accounts[account.account_id] = account
+        accounts = tenant_tables(
+            section,
+            "avaya",
+            "accounts",
+            lambda raw: Account.from_json(raw.get("accountId"), raw),
+            lambda a: a.account_id,
+        )
         return cls(
             signing_key=key,
             issuer=issuer,
@@ -185,5 +180,5 @@ class AvayaSettings:
             long_poll_seconds=_seconds(section, "longPollSeconds", 20, 0, 35),
             echo_delay_seconds=_seconds(section, "echoDelaySeconds", 1, 0, 30),
             agent_name=agent,
-            accounts=tuple(accounts.values()),
+            accounts=accounts,
         )

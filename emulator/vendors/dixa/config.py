@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.config import ConfigError, require_known
+from emulator.config import ConfigError, require_known, tenant_tables
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,128}")  # 32 hex characters in every public snippet
 LEVELS = ("anonymous", "claimed", "verified")
@@ -112,16 +112,11 @@ class DixaSettings:
     @classmethod
     def from_section(cls, section: dict[str, Any]) -> DixaSettings:
         require_known(section, {"messengers"}, "[dixa]")
-        items = section.get("messengers", [])
-        if not isinstance(items, list):
-            raise ConfigError("[dixa] messengers: a list of tables is required ([[dixa.messengers]])")
-        messengers: dict[str, Messenger] = {}
-        for i, raw in enumerate(items):
-            if not isinstance(raw, dict):
-                raise ConfigError(f"[[dixa.messengers]] #{i + 1}: a table is required")
-            try:
-                messenger = Messenger.from_json(raw.get("messengerToken"), raw)
-            except ConfigError as exc:
-                raise ConfigError(f"[[dixa.messengers]] #{i + 1}: {exc}") from exc
-            messengers[messenger.token] = messenger
-        return cls(tuple(messengers.values()))
+        messengers = tenant_tables(
+            section,
+            "dixa",
+            "messengers",
+            lambda raw: Messenger.from_json(raw.get("messengerToken"), raw),
+            lambda m: m.token,
+        )
+        return cls(messengers)

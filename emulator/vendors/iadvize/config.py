@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from emulator.config import ConfigError, emulator_rsa_key, require_known
+from emulator.config import ConfigError, emulator_rsa_key, require_known, tenant_tables
 from emulator.core.keys import Key, KeyFormatError, load_key
 
 MIN_RSA_BITS = 2048
@@ -181,13 +181,11 @@ class IAdvizeSettings:
             except ConfigError as exc:
                 raise ConfigError(f"[[iadvize.users]] #{i + 1}: {exc}") from exc
             operators[op.username] = op
-        projects: dict[str, Project] = {}
-        for i, raw in enumerate(section.get("projects", [])):
-            if not isinstance(raw, dict):
-                raise ConfigError(f"[[iadvize.projects]] #{i + 1}: a table is required")
-            try:
-                project = Project.from_json(raw.get("projectId"), raw)
-            except ConfigError as exc:
-                raise ConfigError(f"[[iadvize.projects]] #{i + 1}: {exc}") from exc
-            projects[project.project_id] = project
-        return cls(key, issuer, tuple(operators.values()), tuple(projects.values()))
+        projects = tenant_tables(
+            section,
+            "iadvize",
+            "projects",
+            lambda raw: Project.from_json(raw.get("projectId"), raw),
+            lambda p: p.project_id,
+        )
+        return cls(key, issuer, tuple(operators.values()), projects)

@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from emulator.config import ConfigError, emulator_rsa_key, require_known
+from emulator.config import ConfigError, emulator_rsa_key, require_known, tenant_tables
 from emulator.core.keys import Key, KeyFormatError, load_key
 
 ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -187,19 +187,14 @@ class LiveAssistSettings:
             raise ConfigError(f"[liveassist] encryptionCertificate: not a PEM certificate: {exc}") from exc
         if cert.public_key().public_numbers() != key.public.public_numbers():  # type: ignore[union-attr]
             raise ConfigError("[liveassist] encryptionCertificate: it is not the certificate of encryptionKey")
-        connectors_in = section.get("connectors", [])
-        if not isinstance(connectors_in, list):
-            raise ConfigError("[liveassist] connectors: a list of tables is required ([[liveassist.connectors]])")
-        connectors: dict[str, Connector] = {}
-        for i, raw in enumerate(connectors_in):
-            if not isinstance(raw, dict):
-                raise ConfigError(f"[[liveassist.connectors]] #{i + 1}: a table is required")
-            try:
-                connector = Connector.from_json(raw.get("accountId"), raw)
-            except ConfigError as exc:
-                raise ConfigError(f"[[liveassist.connectors]] #{i + 1}: {exc}") from exc
-            connectors[connector.account_id] = connector
-        return cls(key, cert.public_bytes(serialization.Encoding.PEM).decode("ascii"), tuple(connectors.values()))
+        connectors = tenant_tables(
+            section,
+            "liveassist",
+            "connectors",
+            lambda raw: Connector.from_json(raw.get("accountId"), raw),
+            lambda c: c.account_id,
+        )
+        return cls(key, cert.public_bytes(serialization.Encoding.PEM).decode("ascii"), connectors)
 
 
 def _pem_block(text: str) -> bytes:

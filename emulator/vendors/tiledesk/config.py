@@ -15,7 +15,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.config import ConfigError, require_known
+from emulator.config import ConfigError, require_known, tenant_tables
 
 PROJECT_ID = re.compile(r"[0-9a-f]{24}")  # a MongoDB ObjectId
 PROFILES = ("documented", "server")
@@ -96,16 +96,11 @@ class TiledeskSettings:
         chat21 = section.get("chat21Secret", "tokenKey")  # [CODE] CHAT21_JWT_SECRET's default
         if not isinstance(chat21, str) or not chat21:
             raise ConfigError("[tiledesk] chat21Secret: a non-empty string")
-        projects_in = section.get("projects", [])
-        if not isinstance(projects_in, list):
-            raise ConfigError("[tiledesk] projects: a list of tables is required ([[tiledesk.projects]])")
-        projects: dict[str, ProjectSettings] = {}
-        for i, raw in enumerate(projects_in):
-            if not isinstance(raw, dict):
-                raise ConfigError(f"[[tiledesk.projects]] #{i + 1}: a table is required")
-            try:
-                project = ProjectSettings.from_json(raw.get("projectId"), raw, allow_secret=True)
-            except ConfigError as exc:
-                raise ConfigError(f"[[tiledesk.projects]] #{i + 1}: {exc}") from exc
-            projects[project.project_id] = project
-        return cls(global_secret, chat21, tuple(projects.values()))
+        projects = tenant_tables(
+            section,
+            "tiledesk",
+            "projects",
+            lambda raw: ProjectSettings.from_json(raw.get("projectId"), raw, allow_secret=True),
+            lambda p: p.project_id,
+        )
+        return cls(global_secret, chat21, projects)

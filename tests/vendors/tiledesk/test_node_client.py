@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import httpx
 import pytest
 
 from emulator.testing import BASE_URL_ENV
+from tests.interop.nodeenv import require_node
 from tests.test_cli import serve
 from tests.vendors.tiledesk.helpers import (
     Projects,
@@ -32,29 +32,12 @@ from tests.vendors.tiledesk.helpers import (
 
 NODE_DIR = Path(__file__).resolve().parents[2] / "interop" / "node_tiledesk"
 CLIENT_PACKAGE = NODE_DIR / "node_modules" / "@tiledesk" / "tiledesk-client" / "package.json"
-CI = os.environ.get("CI") == "true"
 APIKEY = "TEST-ONLY-apikey"  # required by the client, never sent by customAuthentication
 
 
 @pytest.fixture(scope="module")
 def node() -> str:
-    node, npm = shutil.which("node"), shutil.which("npm")
-    if not node or not npm:
-        pytest.skip("node and npm are not installed")
-    if not CLIENT_PACKAGE.is_file():
-        result = subprocess.run(
-            [npm, "ci", "--no-audit", "--no-fund", "--loglevel=error"],
-            cwd=NODE_DIR,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=False,
-        )
-        if result.returncode != 0:
-            message = f"npm ci failed: {result.stderr[-2000:]}"
-            if CI:
-                pytest.fail(message)
-            pytest.skip(message)
+    node = require_node(NODE_DIR, CLIENT_PACKAGE)
     assert json.loads(CLIENT_PACKAGE.read_text())["version"] == "0.10.13"
     return node
 
