@@ -18,10 +18,12 @@ import ssl
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from emulator import __version__
+
+T = TypeVar("T")
 
 CONFIG_ENV = "CHAT_EMULATOR_CONFIG"
 
@@ -130,8 +132,26 @@ def cmd_healthcheck(args: argparse.Namespace) -> int:
 
 
 # -- mint ------------------------------------------------------------------------------------------------
-def cmd_mint_iadvize(args: argparse.Namespace) -> int:
+def _vendor_settings(config_path: str | None, vendor: str, parse: Callable[[dict[str, Any]], T]) -> T:
+    """A vendor's settings from a configuration file (or the embedded default), parsed by its own parser."""
     from emulator.config import ConfigError, load_config
+
+    config = load_config(config_path)
+    if vendor not in config.vendors:
+        raise ConfigError(f"the configuration has no [{vendor}] section")
+    return parse(config.vendors[vendor])
+
+
+def _server_tenant(server: str, vendor: str, tenant: Any) -> dict[str, Any] | None:
+    """A tenant's public view from a running emulator, or None when it is not registered there."""
+    try:
+        return _http_json(f"{server}/_emulator/tenants/{vendor}/{tenant}")
+    except ServerError:
+        return None
+
+
+def cmd_mint_iadvize(args: argparse.Namespace) -> int:
+    from emulator.config import ConfigError
     from emulator.core.keys import KeyFormatError
     from emulator.mint import as_key, iadvize_jwe
 
@@ -152,18 +172,11 @@ def cmd_mint_iadvize(args: argparse.Namespace) -> int:
             iadvize_key = as_key(_http_json(server + "/_emulator/keys/iadvize")["pem"])
             if now is None:
                 now = _http_json(server + "/_emulator/clock")["now"]
-            try:
-                project = _http_json(f"{server}/_emulator/tenants/iadvize/{args.project}")
-            except ServerError:
-                project = None
-            _mint_warnings(args, project)
+            _mint_warnings(args, _server_tenant(server, "iadvize", args.project))
         else:
             from emulator.vendors.iadvize.config import IAdvizeSettings
 
-            config = load_config(args.config)
-            if "iadvize" not in config.vendors:
-                return _fail("the configuration has no [iadvize] section")
-            settings = IAdvizeSettings.from_section(config.vendors["iadvize"])
+            settings = _vendor_settings(args.config, "iadvize", IAdvizeSettings.from_section)
             iadvize_key = settings.emulator_key
             found = next((p for p in settings.projects if p.project_id == str(args.project)), None)
             _mint_warnings(args, found.public_view() if found else None)
@@ -199,7 +212,7 @@ def _mint_warnings(args: argparse.Namespace, project: dict[str, Any] | None) -> 
 
 
 def cmd_mint_liveassist(args: argparse.Namespace) -> int:
-    from emulator.config import ConfigError, load_config
+    from emulator.config import ConfigError
     from emulator.core.keys import Key, KeyFormatError
     from emulator.mint import as_key, liveassist_id_token
 
@@ -219,17 +232,11 @@ def cmd_mint_liveassist(args: argparse.Namespace) -> int:
             target = Key(kid=keys["kid"], public=as_key(keys["pem"]).public)
             if now is None:
                 now = _http_json(server + "/_emulator/clock")["now"]
-            try:
-                connector = _http_json(f"{server}/_emulator/tenants/liveassist/{args.account}")
-            except ServerError:
-                connector = None
+            connector = _server_tenant(server, "liveassist", args.account)
         else:
             from emulator.vendors.liveassist.config import LiveAssistSettings
 
-            config = load_config(args.config)
-            if "liveassist" not in config.vendors:
-                return _fail("the configuration has no [liveassist] section")
-            settings = LiveAssistSettings.from_section(config.vendors["liveassist"])
+            settings = _vendor_settings(args.config, "liveassist", LiveAssistSettings.from_section)
             target = Key(kid=settings.encryption_key.kid, public=settings.encryption_key.public)
             found = next((c for c in settings.connectors if c.account_id == args.account), None)
             connector = found.public_view() if found else None
@@ -260,24 +267,15 @@ def cmd_mint_liveassist(args: argparse.Namespace) -> int:
 
 
 def cmd_mint_tiledesk(args: argparse.Namespace) -> int:
-    from emulator.config import ConfigError, load_config
+    from emulator.config import ConfigError
     from emulator.mint import tiledesk_token
     from emulator.vendors.tiledesk.config import TiledeskSettings
 
     try:
         secret, profile = args.secret, args.profile
         if secret is None or profile is None:
-            config = load_config(args.config)
-            if "tiledesk" not in config.vendors:
-                return _fail("the configuration has no [tiledesk] section")
-            project = next(
-                (
-                    p
-                    for p in TiledeskSettings.from_section(config.vendors["tiledesk"]).projects
-                    if p.project_id == args.project
-                ),
-                None,
-            )
+            settings = _vendor_settings(args.config, "tiledesk", TiledeskSettings.from_section)
+            project = next((p for p in settings.projects if p.project_id == args.project), None)
             if project is None:
                 return _fail(f"project {args.project} is not in the configuration: give --secret and --profile")
             secret = secret or project.jwt_secret
@@ -303,7 +301,7 @@ def cmd_mint_tiledesk(args: argparse.Namespace) -> int:
 
 
 def cmd_mint_dixa(args: argparse.Namespace) -> int:
-    from emulator.config import ConfigError, load_config
+    from emulator.config import ConfigError
     from emulator.mint import dixa_jwe
     from emulator.vendors.dixa.config import DixaSettings, decode_key
 
@@ -311,13 +309,8 @@ def cmd_mint_dixa(args: argparse.Namespace) -> int:
         if args.key is not None:
             key = decode_key(args.key, "--key")
         else:
-            config = load_config(args.config)
-            if "dixa" not in config.vendors:
-                return _fail("the configuration has no [dixa] section")
-            messenger = next(
-                (m for m in DixaSettings.from_section(config.vendors["dixa"]).messengers if m.token == args.messenger),
-                None,
-            )
+            settings = _vendor_settings(args.config, "dixa", DixaSettings.from_section)
+            messenger = next((m for m in settings.messengers if m.token == args.messenger), None)
             if messenger is None:
                 return _fail(f"messenger {args.messenger} is not in the configuration: give --key")
             key = next(iter(messenger.keys.values()))

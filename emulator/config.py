@@ -45,6 +45,15 @@ def require_known(fields: Any, known: set[str], where: str = "") -> None:
         raise ConfigError(f"{prefix}unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
 
 
+def seconds(fields: dict[str, Any], name: str, default: float, low: float, high: float, where: str = "") -> float:
+    """A duration setting: a number (not a boolean) of seconds within [low, high]."""
+    value = fields.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
+        prefix = f"{where} " if where else ""
+        raise ConfigError(f"{prefix}{name}: a number of seconds between {low:g} and {high:g}, got {value!r}")
+    return float(value)
+
+
 def tenant_tables(
     section: dict[str, Any], vendor: str, name: str, parse: Callable[[dict[str, Any]], T], key: Callable[[T], str]
 ) -> tuple[T, ...]:

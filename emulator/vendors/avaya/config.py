@@ -14,7 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.config import ConfigError, emulator_rsa_key, require_known, tenant_tables
+from emulator.config import ConfigError, emulator_rsa_key, require_known, seconds, tenant_tables
 from emulator.core.keys import Key
 
 ACCOUNT_ID = re.compile(r"^[a-zA-Z]{6}$")  # [S1][S2]
@@ -135,13 +135,6 @@ def parse_integration_name(body: Any) -> str:
     return name
 
 
-def _seconds(section: dict[str, Any], name: str, default: float, minimum: float, maximum: float) -> float:
-    value = section.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not minimum <= value <= maximum:
-        raise ConfigError(f"[avaya] {name}: a number of seconds between {minimum:g} and {maximum:g}")
-    return float(value)
-
-
 @dataclass(frozen=True)
 class AvayaSettings:
     signing_key: Key
@@ -174,11 +167,11 @@ class AvayaSettings:
         return cls(
             signing_key=key,
             issuer=issuer,
-            access_token_lifetime=_seconds(section, "accessTokenLifetime", 900, 1, 86400),
-            refresh_token_lifetime=_seconds(section, "refreshTokenLifetime", 1800, 1, 30 * 86400),
-            clock_skew=_seconds(section, "clockSkew", 0, 0, 3600),
-            long_poll_seconds=_seconds(section, "longPollSeconds", 20, 0, 35),
-            echo_delay_seconds=_seconds(section, "echoDelaySeconds", 1, 0, 30),
+            access_token_lifetime=seconds(section, "accessTokenLifetime", 900, 1, 86400, "[avaya]"),
+            refresh_token_lifetime=seconds(section, "refreshTokenLifetime", 1800, 1, 30 * 86400, "[avaya]"),
+            clock_skew=seconds(section, "clockSkew", 0, 0, 3600, "[avaya]"),
+            long_poll_seconds=seconds(section, "longPollSeconds", 20, 0, 35, "[avaya]"),
+            echo_delay_seconds=seconds(section, "echoDelaySeconds", 1, 0, 30, "[avaya]"),
             agent_name=agent,
             accounts=accounts,
         )

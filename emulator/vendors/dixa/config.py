@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from emulator.config import ConfigError, require_known, tenant_tables
+from emulator.config import ConfigError, require_known, seconds, tenant_tables
 
 TOKEN = re.compile(r"[A-Za-z0-9_-]{1,128}")  # 32 hex characters in every public snippet
 LEVELS = ("anonymous", "claimed", "verified")
@@ -84,8 +84,8 @@ class Messenger:
             token=token,
             min_level=level,
             keys={key_id(k): k for k in keys},
-            replay_window=_seconds(body, "replayWindow", DEFAULT_REPLAY_WINDOW, 0, 366 * 86400),
-            clock_skew=_seconds(body, "clockSkew", DEFAULT_SKEW, 0, 3600),
+            replay_window=seconds(body, "replayWindow", DEFAULT_REPLAY_WINDOW, 0, 366 * 86400),
+            clock_skew=seconds(body, "clockSkew", DEFAULT_SKEW, 0, 3600),
         )
 
     def view(self) -> dict[str, Any]:
@@ -96,13 +96,6 @@ class Messenger:
             "replayWindow": self.replay_window,
             "clockSkew": self.clock_skew,
         }
-
-
-def _seconds(body: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
-    value = body.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ConfigError(f"{name}: a number of seconds between {low:g} and {high:g}, got {value!r}")
-    return float(value)
 
 
 @dataclass(frozen=True)

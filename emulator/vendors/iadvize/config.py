@@ -15,7 +15,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from emulator.config import ConfigError, emulator_rsa_key, require_known, tenant_tables
+from emulator.config import ConfigError, emulator_rsa_key, require_known, seconds, tenant_tables
 from emulator.core.keys import Key, KeyFormatError, load_key
 
 MIN_RSA_BITS = 2048
@@ -36,15 +36,6 @@ PROJECT_FIELDS = {
     "issuer",
 }
 _SETTINGS_FIELDS = {"emulatorKey", "sessionIssuer", "users", "projects"}
-
-
-def _number(body: dict[str, Any], name: str, default: float, *, minimum: float, maximum: float) -> float:
-    value = body.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{name}: a number of seconds is required, got {value!r}")
-    if not minimum <= value <= maximum:
-        raise ConfigError(f"{name}: must be between {minimum:g} and {maximum:g} seconds, got {value!r}")
-    return value
 
 
 def parse_project_id(value: Any) -> str:
@@ -111,9 +102,9 @@ class Project:
             project_id=pid,
             brand_keys=keys,
             authentication_enabled=enabled,
-            token_max_age=_number(body, "tokenMaxAge", DEFAULT_TOKEN_MAX_AGE, minimum=1, maximum=366 * 86400),
-            session_lifetime=_number(body, "sessionLifetime", DEFAULT_SESSION_LIFETIME, minimum=1, maximum=366 * 86400),
-            clock_skew=_number(body, "clockSkew", DEFAULT_CLOCK_SKEW, minimum=0, maximum=3600),
+            token_max_age=seconds(body, "tokenMaxAge", DEFAULT_TOKEN_MAX_AGE, 1, 366 * 86400),
+            session_lifetime=seconds(body, "sessionLifetime", DEFAULT_SESSION_LIFETIME, 1, 366 * 86400),
+            clock_skew=seconds(body, "clockSkew", DEFAULT_CLOCK_SKEW, 0, 3600),
             issuer=issuer,
         )
 

@@ -16,7 +16,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from emulator.config import ConfigError, emulator_rsa_key, require_known, tenant_tables
+from emulator.config import ConfigError, emulator_rsa_key, require_known, seconds, tenant_tables
 from emulator.core.keys import Key, KeyFormatError, load_key
 
 ACCOUNT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -116,9 +116,9 @@ class Connector:
             client_auth=client_auth,
             redirect_uri=_url(body.get("redirectUri", DEFAULT_REDIRECT_URI), "redirectUri"),
             pkce=pkce,
-            timeout=_seconds(body, "timeout", DEFAULT_TIMEOUT, 0.1, 60),
+            timeout=seconds(body, "timeout", DEFAULT_TIMEOUT, 0.1, 60),
             strict_kid=strict_kid,
-            clock_skew=_seconds(body, "clockSkew", DEFAULT_SKEW, 0, 3600),
+            clock_skew=seconds(body, "clockSkew", DEFAULT_SKEW, 0, 3600),
         )
 
     def public_view(self) -> dict[str, Any]:
@@ -139,13 +139,6 @@ class Connector:
             "strictKid": self.strict_kid,
             "clockSkew": self.clock_skew,
         }
-
-
-def _seconds(body: dict[str, Any], name: str, default: float, low: float, high: float) -> float:
-    value = body.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not low <= value <= high:
-        raise ConfigError(f"{name}: a number of seconds between {low:g} and {high:g}, got {value!r}")
-    return float(value)
 
 
 def _brand_key(material: Any) -> Key:

@@ -11,12 +11,12 @@ Refusals answer as the server does (401 ``Unauthorized`` as plain text, or its J
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from emulator.core import jsonutil
 from emulator.core.checks import Check, Fail, Pass, Pipeline
 from emulator.core.jose import HMAC_SIGNING, Compact, JoseError, check_alg, hmac_verify, parse_compact
 from emulator.core.keys import b64url_decode
@@ -87,7 +87,7 @@ def _token_present(ctx: Context) -> Pass:
 def _token_format(ctx: Context) -> Pass:
     try:
         ctx.compact = parse_compact(ctx.token, expect=(3,))
-        payload = json.loads(b64url_decode(ctx.compact.segments[1]))
+        payload = jsonutil.loads(b64url_decode(ctx.compact.segments[1]))  # strict, as JSON.parse
     except (JoseError, ValueError) as exc:
         raise Fail(f"not a compact JWT: {exc}", expected="header.payload.signature", actual=None) from exc
     if not isinstance(payload, dict):
@@ -193,10 +193,10 @@ def _alg(ctx: Context) -> Pass:
 def _signature(ctx: Context) -> Pass:
     assert ctx.compact is not None and ctx.secret is not None
     try:
-        payload = hmac_verify(ctx.compact, ctx.secret.encode(), HMAC_SIGNING)
-        ctx.claims = json.loads(payload)
-    except (JoseError, ValueError) as exc:
+        hmac_verify(ctx.compact, ctx.secret.encode(), HMAC_SIGNING)
+    except JoseError as exc:
         raise Fail(_why_signature(ctx), expected=_expected_payload(ctx), actual=ctx.secret_source) from exc
+    ctx.claims = ctx.unverified  # the payload token_format parsed, now verified
     return Pass(expected=ctx.secret_source, actual="verified")
 
 
