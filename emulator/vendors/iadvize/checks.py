@@ -10,7 +10,6 @@ expected and actual values and the FAQ's remedy are the diagnosis.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -312,7 +311,8 @@ def _number_claim(ctx: Context, name: str) -> float | None:
     value = ctx.claims.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    # No isfinite check: claims come from jsonutil, which refuses NaN and Infinity; an integer may be huge.
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise Fail(f"'{name}' must be a number of seconds since the epoch", expected="NumericDate", actual=value)
     if value > 1e11:
         raise Fail(
@@ -320,7 +320,10 @@ def _number_claim(ctx: Context, name: str) -> float | None:
             expected="seconds since the epoch",
             actual=value,
         )
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer below -1.8e308
+        raise Fail(f"'{name}' is {value}: out of range", expected="NumericDate", actual=value) from None
 
 
 def _exp_present(ctx: Context) -> Pass:

@@ -305,7 +305,10 @@ def _seconds(ctx: Context, name: str, *, required: bool) -> float | None:
         raise Fail(
             f"'{name}' is {value}: milliseconds, but the claim is seconds from 1970", expected="seconds", actual=value
         )
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer below -1.8e308
+        raise Fail(f"'{name}' is {value}: out of range", expected="NumericDate", actual=value) from None
 
 
 def _iat(ctx: Context) -> Pass:

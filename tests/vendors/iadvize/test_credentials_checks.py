@@ -212,6 +212,30 @@ CASES = [
         "milliseconds",
     ),
     Case(
+        "exp a 401-digit integer",
+        "exp_present",
+        lambda k: (PROJECT, k.token(k.claims(exp=10**400))),
+        "looks like milliseconds",
+    ),
+    Case(
+        "exp a negative 401-digit integer",
+        "exp_present",
+        lambda k: (PROJECT, k.token(k.claims(exp=-(10**400)))),
+        "out of range",
+    ),
+    Case(
+        "nbf a negative 401-digit integer",
+        "not_expired",
+        lambda k: (PROJECT, k.token(k.claims(nbf=-(10**400)))),
+        "out of range",
+    ),
+    Case(
+        "iat a negative 401-digit integer",
+        "token_lifetime",
+        lambda k: (PROJECT, k.token(k.claims(iat=-(10**400)))),
+        "out of range",
+    ),
+    Case(
         "exp NaN (Python's json would accept it)",
         "claims_json",
         lambda k: (PROJECT, jwe(jws(b'{"https://iadvize.com/userId":"a","exp":NaN}', k.brand), k.iadvize)),

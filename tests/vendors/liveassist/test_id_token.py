@@ -414,6 +414,10 @@ CASES = [
         _on_fixture(lambda k: k.signed(exp=int(k.now * 1000) + 3_600_000)),
         "milliseconds",
     ),
+    Case("exp a 401-digit integer", "exp", _on_fixture(lambda k: k.signed(exp=10**400)), "milliseconds"),
+    Case("exp a negative 401-digit integer", "exp", _on_fixture(lambda k: k.signed(exp=-(10**400))), "out of range"),
+    Case("iat a negative 401-digit integer", "iat", _on_fixture(lambda k: k.signed(iat=-(10**400))), "out of range"),
+    Case("nbf a negative 401-digit integer", "nbf", _on_fixture(lambda k: k.signed(nbf=-(10**400))), "out of range"),
     Case("exp a string", "exp", _on_fixture(lambda k: k.signed(exp=str(int(k.now) + 300))), "number of seconds"),
     Case(
         "expired beyond the skew",
