@@ -179,6 +179,25 @@ CASES = [
     Case("server: exp == now", "exp", lambda k: jwt(k.srv.token(k.server(exp=k.now))), "jwt expired 0 s ago"),
     Case("documented: exp passed", "exp", lambda k: jwt(k.doc.token(k.widget(exp=k.now - 60))), "jwt expired 60 s"),
     Case("documented: no exp", "exp", lambda k: jwt(k.doc.token(k.widget(exp=None))), "must carry exp"),
+    Case(
+        "server: exp a string",
+        "exp",
+        lambda k: jwt(k.srv.token(k.server(exp=str(k.now + 60)))),
+        "jsonwebtoken: 'invalid exp value'",
+    ),
+    Case("server: exp true", "exp", lambda k: jwt(k.srv.token(k.server(exp=True))), "'exp' is not a number"),
+    Case(
+        "server: nbf a string",
+        "nbf",
+        lambda k: jwt(k.srv.token(k.server(nbf=str(k.now)))),
+        "jsonwebtoken: 'invalid nbf value'",
+    ),
+    Case(
+        "documented: iat a string",
+        "iat",
+        lambda k: jwt(k.doc.token(k.widget(iat=str(k.now)))),
+        "jsonwebtoken: 'invalid iat value'",
+    ),
     # nbf
     Case("server: nbf in the future", "nbf", lambda k: jwt(k.srv.token(k.server(nbf=k.now + 1))), "not active"),
     # iat (documented only): two minutes of clock skew
