@@ -47,18 +47,7 @@ class Avaya(Vendor):
     # -- tenants (accounts) ---------------------------------------------------------------------------------
     def put_tenant(self, tenant_id: str, body: Any) -> tuple[dict[str, Any], bool]:
         account = Account.from_json(tenant_id, body)
-        for other in self.state.accounts.values():
-            if other.account_id == account.account_id:
-                continue
-            if other.appkey == account.appkey:
-                raise ConfigError(
-                    f"appkey: already the appkey of account {other.account_id} (an appkey identifies one account)"
-                )
-            shared = set(other.integrations) & set(account.integrations)
-            if shared:
-                raise ConfigError(f"integrations: {sorted(shared)} already belong to account {other.account_id}")
-        created = account.account_id not in self.state.accounts
-        self.state.accounts[account.account_id] = account
+        created = self.state.put_account(account)
         return account.public_view(), created
 
     def get_tenant(self, tenant_id: str) -> dict[str, Any] | None:

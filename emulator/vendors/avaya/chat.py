@@ -326,7 +326,8 @@ def _mapped_data(value: Any) -> bool:
 
 
 def _positive(text: str | None, default: int, maximum: int) -> int:
-    if text is None or not text.isdigit() or int(text) < 1:
+    """A positive ASCII integer, capped; anything else (absent, '0', 'abc', '²', '١') is the default."""
+    if text is None or not (text.isascii() and text.isdigit()) or int(text) < 1:
         return default
     return min(int(text), maximum)
 

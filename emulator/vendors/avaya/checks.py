@@ -429,6 +429,7 @@ class ChatContext:
     state: AvayaState
     now: float
     token: Any  # the Authorization header value (SDK calls) or the bare token (explain)
+    max_token_bytes: int  # [emulator] maxTokenBytes
     integration_id: str | None = None  # from the path (SDK calls)
     account_id: str | None = None  # the tenant (explain)
     appkey: str | None = None
@@ -484,7 +485,7 @@ def _jwt_format(ctx: ChatContext) -> Pass:
             actual=value[:12] + "…" if value else None,
         )
     try:
-        ctx.jws = parse_compact(value[len(JWT_PREFIX) :], expect=(3,))
+        ctx.jws = parse_compact(value[len(JWT_PREFIX) :], expect=(3,), max_bytes=ctx.max_token_bytes)
     except JoseError as exc:
         raise Fail(f"after 'jwt.': {exc.message}", expected=_JWT_SHAPE, actual=exc.code) from exc
     return Pass(expected=_JWT_SHAPE, actual=f"header {ctx.jws.header}")

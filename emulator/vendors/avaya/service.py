@@ -107,13 +107,21 @@ class AvayaService:
             self.state,
             self.runtime.clock.now(),
             authorization,
+            self.runtime.settings.max_token_bytes,
             integration_id=integration_id,
             appkey=appkey,
         )
         return CHAT_JWT.run(ctx, ctx.warnings), ctx
 
     def explain(self, account_id: str, token: Any) -> tuple[Trace[ErrorOf], ChatContext]:
-        ctx = ChatContext(self.settings, self.state, self.runtime.clock.now(), token, account_id=account_id)
+        ctx = ChatContext(
+            self.settings,
+            self.state,
+            self.runtime.clock.now(),
+            token,
+            self.runtime.settings.max_token_bytes,
+            account_id=account_id,
+        )
         return EXPLAIN.run(ctx, ctx.warnings), ctx
 
     @staticmethod

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from emulator.config import ConfigError
 from emulator.vendors.avaya.config import Account, AvayaSettings
 
 Customer = tuple[str, str, str]  # (accountId, integrationId, customerId)
@@ -156,7 +157,12 @@ class ChatSession:
 
 class AvayaState:
     def __init__(self, settings: AvayaSettings) -> None:
-        self.accounts: dict[str, Account] = {a.account_id: a for a in settings.accounts}
+        self.accounts: dict[str, Account] = {}
+        for account in settings.accounts:
+            try:
+                self.put_account(account)
+            except ConfigError as exc:
+                raise ConfigError(f"[[avaya.accounts]] accountId {account.account_id}: {exc}") from exc
         self.sessions: dict[str, ChatSession] = {}
         self.engagements: dict[str, Engagement] = {}
         self.timers: set[asyncio.TimerHandle] = set()
@@ -171,6 +177,23 @@ class AvayaState:
                 session._wakeup.set()  # a pending poll wakes, finds its session gone and answers 404
         self.sessions.clear()
         self.engagements.clear()
+
+    def put_account(self, account: Account) -> bool:
+        """Register (or replace) an account; True when it is new. An appkey and an integration identify one
+        account: ConfigError when another account already has this appkey or one of these integrations."""
+        for other in self.accounts.values():
+            if other.account_id == account.account_id:
+                continue
+            if other.appkey == account.appkey:
+                raise ConfigError(
+                    f"appkey: already the appkey of account {other.account_id} (an appkey identifies one account)"
+                )
+            shared = set(other.integrations) & set(account.integrations)
+            if shared:
+                raise ConfigError(f"integrations: {sorted(shared)} already belong to account {other.account_id}")
+        created = account.account_id not in self.accounts
+        self.accounts[account.account_id] = account
+        return created
 
     def account_of_integration(self, integration_id: str) -> Account | None:
         wanted = integration_id.lower()

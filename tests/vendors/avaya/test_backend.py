@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -31,6 +32,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from emulator.app import create_app
+from emulator.config import ConfigError
 from emulator.vendors.avaya.checks import ACCESS_TOKEN, GENERATE_JWT
 from tests.vendors.avaya import helpers
 from tests.vendors.avaya.helpers import (
@@ -1543,3 +1546,43 @@ def test_client_secret_in_the_query_string_is_not_journaled(kit: Kit) -> None:
     )
     assert_refused(kit.client, response, violations(("grant_type", "must not be null", NOT_NULL)), "grant_type")
     assert CLIENT_SECRET not in kit.client.get("/_emulator/journal").text
+
+
+def _with_second_account(tmp_path: Path, appkey: str, integration: str) -> Path:
+    config = tmp_path / "two-accounts.toml"
+    config.write_text(
+        'extends = "default"\n\n[[avaya.accounts]]\naccountId = "GHIJKL"\n'
+        f'appkey = "{appkey}"\nintegrations = ["{integration}"]\nclients = []\n'
+    )
+    return config
+
+
+@pytest.mark.parametrize(
+    ("appkey", "integration", "message"),
+    [
+        (
+            APPKEY,
+            "5a4d8c1e-0b7f-4f3a-9a8e-2d6c1b0e9f71",
+            "[[avaya.accounts]] accountId GHIJKL: appkey: already the appkey of account ABCDEF "
+            "(an appkey identifies one account)",
+        ),
+        (
+            "TEST-ONLY-appkey-GHIJKL",
+            INTEGRATION.upper(),
+            f"[[avaya.accounts]] accountId GHIJKL: integrations: ['{INTEGRATION}'] already belong to account ABCDEF",
+        ),
+    ],
+    ids=["shared appkey", "shared integration"],
+)
+def test_configured_accounts_may_not_share_an_appkey_or_an_integration(
+    tmp_path: Path, appkey: str, integration: str, message: str
+) -> None:
+    """The rule PUT /_emulator/tenants/avaya enforces (an appkey and an integration belong to one account) holds
+    for [[avaya.accounts]] too: the configuration is refused, naming the account and what it shares."""
+    with pytest.raises(ConfigError) as exc:
+        create_app(_with_second_account(tmp_path, appkey, integration))
+    assert str(exc.value) == message
+
+
+def test_configured_accounts_with_their_own_appkey_and_integrations_load(tmp_path: Path) -> None:
+    create_app(_with_second_account(tmp_path, "TEST-ONLY-appkey-GHIJKL", "5a4d8c1e-0b7f-4f3a-9a8e-2d6c1b0e9f71"))

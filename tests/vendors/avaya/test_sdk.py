@@ -472,6 +472,26 @@ def test_expired_chat_jwt_is_unauthorized_from_exp_on(client: httpx.Client, now:
     )
 
 
+@pytest.mark.inprocess
+def test_chat_jwt_over_max_token_bytes_is_forbidden(client: httpx.Client, tmp_path: Path) -> None:
+    """[emulator] maxTokenBytes caps chat JWTs too (size checked before parsing, jwt_format): with a 1024-byte cap
+    a chat JWT for a long customerId and customerName answers 403, while the same token passes on the default
+    configuration (64 KiB) and a short one passes under the small cap."""
+    config = tmp_path / "small-tokens.toml"
+    config.write_text('extends = "default"\n\n[emulator]\nmaxTokenBytes = 1024\n')
+    body = {"displayName": "Guest", "clientType": "web", "sessionParameters": {}}
+    with emulator_client(config) as small:
+        short = chat_jwt(small, "c")
+        long = chat_jwt(small, "c" * 256, customerName="n" * 70)
+        assert len(short) - len("jwt.") <= 1024 < len(long) - len("jwt.")
+        assert small.post(f"{SDK_BASE}/sessions", json=body, headers=sdk_headers(short)).status_code == 201
+        refused = small.post(f"{SDK_BASE}/sessions", json=body, headers=sdk_headers(long))
+        entry = assert_refused(small, refused, FORBIDDEN, "jwt_format")
+        assert f"token is {len(long) - len('jwt.')} bytes, over the 1024-byte cap" in entry["summary"]
+    accepted = client.post(f"{SDK_BASE}/sessions", json=body, headers=sdk_headers(long))
+    assert accepted.status_code == 201, accepted.text
+
+
 @pytest.mark.parametrize(("appkey", "case"), [(None, "missing"), ("TEST-ONLY-appkey-ZZZZZZ", "wrong")])
 def test_appkey_is_required_on_sdk_calls(client: httpx.Client, appkey: str | None, case: str) -> None:
     """Without the integration account's appkey (init's `appkey`), every SDK call answers the gateway's 401
@@ -831,6 +851,45 @@ def test_message_pages_newest_first_with_absolute_next_links(client: httpx.Clien
     second = client.get(next_url, headers=sdk_headers(jwt))  # as-is, like the SDK
     assert second.status_code == 200, second.text
     assert second.json() == {"messages": history[4:], "pagination": {"pageNumber": 2}, "links": {"next": ""}}
+
+
+@pytest.mark.parametrize(
+    "value", [None, "abc", "0", "-3", "²", "١"], ids=["absent", "abc", "0", "-3", "super2", "arabic1"]
+)
+def test_message_page_parameters_other_than_ascii_digits_fall_back_to_the_defaults(
+    client: httpx.Client, value: str | None
+) -> None:
+    """A pageSize or pageNumber that is not a positive ASCII integer is ignored: pageSize 10, pageNumber 1. '²'
+    passes str.isdigit() but int() refuses it: it answered 500; '١' (Arabic-Indic 1) was read as 1."""
+    jwt = chat_jwt(client, "odd-pages")
+    session_id, engagement = start_chat(client, jwt)
+    for text in ("one", "two", "three", "four", "five", "six"):
+        assert send_text(client, jwt, engagement, session_id, text).status_code == 201
+    events_until(client, jwt, session_id, 12)  # six messages, six echoes
+    path = f"{SDK_BASE}/engagements/{engagement['engagementId']}/messages"
+    query = {"sessionId": session_id, "dialogId": dialog_of(engagement), "orderBy": "DSC"}
+    odd = {} if value is None else {"pageSize": value}
+
+    by_size = client.get(path, params={**query, **odd, "pageNumber": "1"}, headers=sdk_headers(jwt))
+    assert by_size.status_code == 200, by_size.text
+    page = by_size.json()
+    assert [m["messageIndex"] for m in page["messages"]] == [12, 11, 10, 9, 8, 7, 6, 5, 4, 3]
+    assert page["pagination"] == {"pageNumber": 1}
+    assert parse_qs(urlsplit(page["links"]["next"]).query) == {
+        "sessionId": [session_id],
+        "dialogId": [dialog_of(engagement)],
+        "orderBy": ["DSC"],
+        "pageSize": ["10"],
+        "pageNumber": ["2"],
+    }
+
+    odd = {} if value is None else {"pageNumber": value}
+    by_number = client.get(path, params={**query, "pageSize": "5", **odd}, headers=sdk_headers(jwt))
+    assert by_number.status_code == 200, by_number.text
+    page = by_number.json()
+    assert [m["messageIndex"] for m in page["messages"]] == [12, 11, 10, 9, 8]
+    assert page["pagination"] == {"pageNumber": 1}
+    assert parse_qs(urlsplit(page["links"]["next"]).query)["pageNumber"] == ["2"]
 
 
 # -- 7. session GET/DELETE -----------------------------------------------------------------------------------------
