@@ -178,3 +178,29 @@ def _as_fail(check: Check[Any, Any], exc: Exception) -> Fail:
         return exc
     log.error("check %r raised unexpectedly", check.name, exc_info=exc)
     return Fail(f"the emulator could not evaluate this check ({type(exc).__name__}: {exc}); please report it")
+
+
+MILLISECONDS_FROM = 1e11  # a NumericDate over this (the year 5138) is taken for milliseconds
+
+
+def numeric_date(
+    claims: dict[str, Any], name: str, *, not_a_number: str, milliseconds: str, seconds: str
+) -> float | None:
+    """The JWT NumericDate claim ``name`` (RFC 7519 §2) as seconds, or None when absent (or null).
+
+    Raises Fail when it is not a number (a boolean is not), when it is over 1e11 (milliseconds, not seconds),
+    or when it is out of float range. ``not_a_number`` and ``milliseconds`` are the vendor's messages, templates
+    of ``{name}`` and ``{value}``; ``seconds`` is the expected value shown for milliseconds. There is no isfinite
+    check: claims come from jsonutil, which refuses NaN and Infinity, and an integer may be huge.
+    """
+    value = claims.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise Fail(not_a_number.format(name=name, value=value), expected="NumericDate", actual=value)
+    if value > MILLISECONDS_FROM:
+        raise Fail(milliseconds.format(name=name, value=value), expected=seconds, actual=value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer below -1.8e308
+        raise Fail(f"'{name}' is {value}: out of range", expected="NumericDate", actual=value) from None

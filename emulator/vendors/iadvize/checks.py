@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.core.checks import Check, Fail, Pass, Pipeline
+from emulator.core.checks import Check, Fail, Pass, Pipeline, numeric_date
 from emulator.core.jose import (
     Compact,
     JoseError,
@@ -308,22 +308,13 @@ def _visitor_data(ctx: Context) -> Pass:
 
 
 def _number_claim(ctx: Context, name: str) -> float | None:
-    value = ctx.claims.get(name)
-    if value is None:
-        return None
-    # No isfinite check: claims come from jsonutil, which refuses NaN and Infinity; an integer may be huge.
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Fail(f"'{name}' must be a number of seconds since the epoch", expected="NumericDate", actual=value)
-    if value > 1e11:
-        raise Fail(
-            f"'{name}' is {value}: that looks like milliseconds; JWT times are in seconds",
-            expected="seconds since the epoch",
-            actual=value,
-        )
-    try:
-        return float(value)
-    except OverflowError:  # an integer below -1.8e308
-        raise Fail(f"'{name}' is {value}: out of range", expected="NumericDate", actual=value) from None
+    return numeric_date(
+        ctx.claims,
+        name,
+        not_a_number="'{name}' must be a number of seconds since the epoch",
+        milliseconds="'{name}' is {value}: that looks like milliseconds; JWT times are in seconds",
+        seconds="seconds since the epoch",
+    )
 
 
 def _exp_present(ctx: Context) -> Pass:

@@ -160,9 +160,8 @@ class IAdvizeSettings:
         issuer = section.get("sessionIssuer", DEFAULT_SESSION_ISSUER)
         if not isinstance(issuer, str) or not issuer:
             raise ConfigError("[iadvize] sessionIssuer: a non-empty string")
-        for name in ("users", "projects"):
-            if not isinstance(section.get(name, []), list):
-                raise ConfigError(f"[iadvize] {name}: a list of tables is required ([[iadvize.{name}]])")
+        if not isinstance(section.get("users", []), list):  # projects: checked by tenant_tables
+            raise ConfigError("[iadvize] users: a list of tables is required ([[iadvize.users]])")
         operators: dict[str, Operator] = {}
         for i, user in enumerate(section.get("users", [])):
             if not isinstance(user, dict) or set(user) - {"username", "password"}:

@@ -8,7 +8,9 @@ JSON, a JSON answer without ``id_token``, or an OAuth error the brand returned.
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
+import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,10 +39,16 @@ class BrandAnswer:
         return self.kind == "ok"
 
 
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """One TLS context for every call to a brand: building one loads the CA bundle (tens of ms)."""
+    return httpx.create_ssl_context()
+
+
 async def _post_or_get(method: str, url: str, timeout: float, **kwargs: Any) -> tuple[BrandAnswer | None, int, bytes]:
     try:
         async with (
-            httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client,
+            httpx.AsyncClient(timeout=timeout, follow_redirects=False, verify=_ssl_context()) as client,
             client.stream(method, url, **kwargs) as response,
         ):
             chunks: list[bytes] = []

@@ -12,12 +12,11 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.core.checks import Check, Fail, Pass, Pipeline
+from emulator.core.checks import Check, Fail, Pass, Pipeline, numeric_date
 from emulator.core.jose import (
     Compact,
     JoseError,
     check_no_crit,
-    check_size,
     json_object,
     jwe_decrypt,
     jws_verify,
@@ -28,7 +27,7 @@ from emulator.core.runtime import Runtime
 from emulator.vendors.liveassist import brand
 from emulator.vendors.liveassist.config import Connector, LiveAssistSettings
 from emulator.vendors.liveassist.errors import AUTHENTICATION_FAILED
-from emulator.vendors.liveassist.state import JwksEntry, LiveAssistState
+from emulator.vendors.liveassist.state import LiveAssistState
 
 JWE_ALGS = ("RSA-OAEP-256", "RSA-OAEP")
 JWE_ENCS = ("A256GCM", "A192GCM", "A128GCM", "A128CBC-HS256", "A192CBC-HS384", "A256CBC-HS512")
@@ -126,7 +125,6 @@ _EXCHANGE_REMEDIES = {
 
 def _token_format(ctx: Context) -> Pass:
     try:
-        check_size(ctx.id_token, ctx.runtime.settings.max_token_bytes)
         compact = parse_compact(ctx.id_token, expect=(3, 5), max_bytes=ctx.runtime.settings.max_token_bytes)
     except JoseError as exc:
         raise Fail(
@@ -240,9 +238,9 @@ async def _jwks(ctx: Context, refresh: bool) -> tuple[list[Key], bool]:
     """The JWKS keys, from the cache unless ``refresh``; (keys, fetched now)."""
     connector = ctx.connector
     assert connector is not None and connector.jwks_url is not None
-    entry = ctx.state.jwks.get(connector.jwks_url)
-    if entry is not None and not refresh:
-        return entry.keys, False
+    cached = ctx.state.jwks.get(connector.jwks_url)
+    if cached is not None and not refresh:
+        return cached, False
     keys, answer = await brand.fetch_jwks(connector.jwks_url, connector.timeout)
     if not answer.ok:
         raise Fail(
@@ -251,7 +249,7 @@ async def _jwks(ctx: Context, refresh: bool) -> tuple[list[Key], bool]:
             actual={"kind": answer.kind, "status": answer.status},
             remedy="Serve the JWKS at jwksUrl, or configure jwtPublicKey instead",
         )
-    ctx.state.jwks[connector.jwks_url] = JwksEntry(keys, ctx.now)
+    ctx.state.jwks[connector.jwks_url] = keys
     return keys, True
 
 
@@ -294,21 +292,15 @@ def _issuer(ctx: Context) -> Pass:
 
 
 def _seconds(ctx: Context, name: str, *, required: bool) -> float | None:
-    value = ctx.claims.get(name)
-    if value is None:
-        if required:
-            raise Fail(f"the '{name}' claim is missing", expected=f"{name}: seconds since 1970", actual=None)
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise Fail(f"'{name}' must be a number of seconds", expected="NumericDate", actual=value)
-    if value > 1e11:
-        raise Fail(
-            f"'{name}' is {value}: milliseconds, but the claim is seconds from 1970", expected="seconds", actual=value
-        )
-    try:
-        return float(value)
-    except OverflowError:  # an integer below -1.8e308
-        raise Fail(f"'{name}' is {value}: out of range", expected="NumericDate", actual=value) from None
+    if required and ctx.claims.get(name) is None:
+        raise Fail(f"the '{name}' claim is missing", expected=f"{name}: seconds since 1970", actual=None)
+    return numeric_date(
+        ctx.claims,
+        name,
+        not_a_number="'{name}' must be a number of seconds",
+        milliseconds="'{name}' is {value}: milliseconds, but the claim is seconds from 1970",
+        seconds="seconds",
+    )
 
 
 def _iat(ctx: Context) -> Pass:

@@ -175,7 +175,7 @@ class LiveAssistSettings:
                 "[liveassist] encryptionCertificate: the X.509 certificate (PEM) of encryptionKey is required"
             )
         try:
-            cert = x509.load_pem_x509_certificate(_pem_block(certificate))
+            cert = x509.load_pem_x509_certificate(certificate.encode())  # text around the PEM is skipped
         except ValueError as exc:
             raise ConfigError(f"[liveassist] encryptionCertificate: not a PEM certificate: {exc}") from exc
         if cert.public_key().public_numbers() != key.public.public_numbers():  # type: ignore[union-attr]
@@ -188,8 +188,3 @@ class LiveAssistSettings:
             lambda c: c.account_id,
         )
         return cls(key, cert.public_bytes(serialization.Encoding.PEM).decode("ascii"), connectors)
-
-
-def _pem_block(text: str) -> bytes:
-    start = text.find("-----BEGIN CERTIFICATE-----")
-    return text[start:].encode("ascii") if start >= 0 else text.encode("ascii", "replace")

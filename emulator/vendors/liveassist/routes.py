@@ -7,17 +7,17 @@ GET  /api/account/{accountId}/chat/{chatId}?v=1&NC=true       the chat: 401 toke
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from emulator.core.http import BodyTooLarge, media_type, parse_json, read_body, with_diagnosis
+from emulator.core.http import BodyTooLarge, HTTPProblem, media_type, parse_json, read_body, with_diagnosis
 from emulator.core.journal import Note, note_of
 from emulator.vendors.liveassist import errors
 from emulator.vendors.liveassist.service import LiveAssistService
+from emulator.vendors.liveassist.state import Conversation
 
 _BODY_LIMIT = 128 * 1024
 
@@ -36,29 +36,47 @@ class LiveAssistRoutes:
     def routes(self) -> list[BaseRoute]:
         base = "/api/account/{account_id}"
         return [
-            Route(base + "/conversation.json", self.authenticate, methods=["POST"]),
-            Route(base + "/chat/request", self.chat_request, methods=["POST"]),
-            Route(base + "/chat/{chat_id}", self.chat, methods=["GET"]),
+            Route(
+                base + "/conversation.json", self._wrap(self.authenticate, "visitor_authentication"), methods=["POST"]
+            ),
+            Route(base + "/chat/request", self._wrap(self.chat_request, "chat_request"), methods=["POST"]),
+            Route(base + "/chat/{chat_id}", self._wrap(self.chat, "chat"), methods=["GET"]),
         ]
 
-    async def _json(self, request: Request, note: Note) -> dict[str, Any] | Response:
+    def _wrap(self, handler: Any, operation: str) -> Any:
+        """The endpoint: the journal note (operation, tenant) set up, and an HTTPProblem raised turned into its answer."""
+
+        async def endpoint(request: Request) -> Response:
+            note = note_of(request.scope)
+            note.operation = operation
+            account = note.tenant = request.path_params["account_id"]
+            try:
+                return await handler(request, note, account)
+            except HTTPProblem as refused:
+                return refused.response
+
+        return endpoint
+
+    async def _json(self, request: Request, note: Note) -> dict[str, Any]:
         if media_type(request) != "application/json":
-            return _refuse(note, "request_body", "Content-Type is not application/json", "Send the request as JSON")
+            raise HTTPProblem(
+                _refuse(note, "request_body", "Content-Type is not application/json", "Send the request as JSON")
+            )
         try:
             body = parse_json(await read_body(request, _BODY_LIMIT))
         except (ValueError, BodyTooLarge) as exc:
-            return _refuse(note, "request_body", str(exc), "Send a JSON object")
+            raise HTTPProblem(_refuse(note, "request_body", str(exc), "Send a JSON object")) from exc
         if not isinstance(body, dict):
-            return _refuse(note, "request_body", "the body is not a JSON object", "Send a JSON object")
+            raise HTTPProblem(_refuse(note, "request_body", "the body is not a JSON object", "Send a JSON object"))
         return body
 
-    async def authenticate(self, request: Request) -> Response:
-        note = note_of(request.scope)
-        note.operation = "visitor_authentication"
-        account = note.tenant = request.path_params["account_id"]
+    def _not_expired(self, note: Note, conversation: Conversation) -> None:
+        now = self.service.runtime.clock.now()
+        if conversation.expired(now):
+            raise HTTPProblem(_expired(note, conversation.exp, conversation.skew, now))
+
+    async def authenticate(self, request: Request, note: Note, account: str) -> Response:
         body = await self._json(request, note)
-        if isinstance(body, Response):
-            return body
         note.token = body.get("ssoKey") if isinstance(body.get("ssoKey"), str) else None
         note.details = {
             k: body.get(k)
@@ -70,8 +88,8 @@ class LiveAssistRoutes:
             redirect_uri=body.get("redirectUri") if isinstance(body.get("redirectUri"), str) else None,
             session_id=body.get("LETagSessionId"),
         )
-        note.trace = auth.report()
         if not auth.trace.ok:
+            note.trace = auth.report()
             failed = auth.trace.failed
             assert failed is not None
             return _refuse(note, failed.name, failed.message, failed.remedy)
@@ -83,13 +101,8 @@ class LiveAssistRoutes:
         note.summary = f"conversation {auth.conversation.conversation_id} {verb} for sub {auth.conversation.sub!r}"
         return JSONResponse({"participantId": auth.participant_id, "conversationId": auth.conversation.conversation_id})
 
-    async def chat_request(self, request: Request) -> Response:
-        note = note_of(request.scope)
-        note.operation = "chat_request"
-        account = note.tenant = request.path_params["account_id"]
+    async def chat_request(self, request: Request, note: Note, account: str) -> Response:
         body = await self._json(request, note)
-        if isinstance(body, Response):
-            return body
         inner = body.get("request") if isinstance(body.get("request"), dict) else body
         conversation = self.service.conversation_of(account, inner.get("participantId"), inner.get("conversationId"))
         if conversation is None:
@@ -99,31 +112,20 @@ class LiveAssistRoutes:
                 "no authenticated participant/conversation pair (the Visitor Authentication Request must succeed first)",
                 "Send the participantId and conversationId answered by conversation.json",
             )
-        now = self.service.runtime.clock.now()
-        if conversation.expired(now):
-            return _expired(note, conversation.exp, conversation.skew, now)
-        chat_id = str(uuid.uuid4())
-        conversation.chats.append(chat_id)
+        self._not_expired(note, conversation)
+        chat_id = self.service.start_chat(conversation)
         note.outcome, note.summary = "accepted", f"chat {chat_id} in conversation {conversation.conversation_id}"
         location = (
             f"{request.url.scheme}://{request.url.netloc}{request.url.path.rsplit('/', 1)[0]}/{chat_id}?v=1&NC=true"
         )
         return JSONResponse({"chatId": chat_id}, status_code=201, headers={"Location": location})
 
-    async def chat(self, request: Request) -> Response:
-        note = note_of(request.scope)
-        note.operation = "chat"
-        account = note.tenant = request.path_params["account_id"]
+    async def chat(self, request: Request, note: Note, account: str) -> Response:
         chat_id = request.path_params["chat_id"]
-        conversation = next(
-            (c for c in self.service.state.conversations.values() if chat_id in c.chats and c.account_id == account),
-            None,
-        )
+        conversation = self.service.conversation_of_chat(account, chat_id)
         if conversation is None:
             return JSONResponse({"error": "chat_not_found"}, status_code=404)
-        now = self.service.runtime.clock.now()
-        if conversation.expired(now):
-            return _expired(note, conversation.exp, conversation.skew, now)
+        self._not_expired(note, conversation)
         return JSONResponse(
             {
                 "chatId": chat_id,

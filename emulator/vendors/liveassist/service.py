@@ -5,7 +5,6 @@ Pure of HTTP: routes.py reads requests and shapes answers; this module decides.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import uuid
@@ -13,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.core.checks import Trace
+from emulator.core.keys import b64url
 from emulator.core.runtime import Runtime
 from emulator.vendors.liveassist.checks import PIPELINE, Context, context
 from emulator.vendors.liveassist.config import LiveAssistSettings
@@ -58,11 +58,11 @@ class LiveAssistService:
         """Derived from the emulator secret, the account and the visitor's LETagSessionId (stateless, stable)."""
         secret = self.runtime.settings.secret.encode()
         digest = hmac.new(secret, f"liveassist-pkce:{account_id}:{session_id}".encode(), hashlib.sha256).digest()
-        return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+        return b64url(digest)
 
     def code_challenge(self, account_id: str, session_id: str) -> str:
         verifier = self.code_verifier(account_id, session_id).encode("ascii")
-        return base64.urlsafe_b64encode(hashlib.sha256(verifier).digest()).rstrip(b"=").decode("ascii")
+        return b64url(hashlib.sha256(verifier).digest())
 
     # -- visitor authentication -------------------------------------------------------------------------------
     async def verify(self, account_id: str, sso_key: Any, *, exchange: bool = True, **request: Any) -> Authentication:
@@ -94,7 +94,7 @@ class LiveAssistService:
         if existing is not None and existing.account_id == ctx.account_id and existing.sub == sub:
             conversation, auth.resumed = existing, True
             conversation.claims, conversation.attributes = ctx.claims, attributes
-            conversation.exp, conversation.authenticated_at = float(ctx.claims["exp"]), ctx.now
+            conversation.exp = float(ctx.claims["exp"])
             conversation.skew = ctx.connector.clock_skew
         else:
             if existing is not None and existing.account_id != ctx.account_id:
@@ -119,7 +119,6 @@ class LiveAssistService:
                 attributes=attributes,
                 exp=float(ctx.claims["exp"]),
                 skew=ctx.connector.clock_skew,
-                authenticated_at=ctx.now,
             )
             self.state.conversations[conversation.conversation_id] = conversation
         ctx.warnings.extend(f"{d['field']} dropped: {d['why']}" for d in attributes.dropped)
@@ -138,6 +137,16 @@ class LiveAssistService:
         if self.state.participants.get(participant_id) != conversation_id:
             return None
         conversation = self.state.conversations.get(conversation_id)
+        return conversation if conversation is not None and conversation.account_id == account_id else None
+
+    def start_chat(self, conversation: Conversation) -> str:
+        chat_id = str(uuid.uuid4())
+        conversation.chats.append(chat_id)
+        self.state.chats[chat_id] = conversation.conversation_id
+        return chat_id
+
+    def conversation_of_chat(self, account_id: str, chat_id: str) -> Conversation | None:
+        conversation = self.state.conversations.get(self.state.chats.get(chat_id, ""))
         return conversation if conversation is not None and conversation.account_id == account_id else None
 
     def agent_view(self, conversation: Conversation) -> dict[str, Any]:

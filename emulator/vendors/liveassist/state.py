@@ -21,7 +21,6 @@ class Conversation:
     attributes: Attributes
     exp: float
     skew: float  # the connector's clockSkew: the same leeway the id_token checks allow on exp
-    authenticated_at: float
     participants: list[str] = field(default_factory=list)
     chats: list[str] = field(default_factory=list)
     history: list[dict[str, Any]] = field(default_factory=list)
@@ -30,22 +29,18 @@ class Conversation:
         return now >= self.exp + self.skew
 
 
-@dataclass
-class JwksEntry:
-    keys: list[Key]
-    fetched_at: float
-
-
 class LiveAssistState:
     def __init__(self, settings: LiveAssistSettings) -> None:
         self.connectors: dict[str, Connector] = {c.account_id: c for c in settings.connectors}
         self.conversations: dict[str, Conversation] = {}
         self.participants: dict[str, str] = {}  # participantId -> conversationId
+        self.chats: dict[str, str] = {}  # chatId -> conversationId
         self.codes_seen: dict[tuple[str, str], float] = {}  # (accountId, sha256(code)) -> first seen
-        self.jwks: dict[str, JwksEntry] = {}
+        self.jwks: dict[str, list[Key]] = {}  # jwksUrl -> its signing keys
 
     def reset(self) -> None:
         self.conversations.clear()
         self.participants.clear()
+        self.chats.clear()
         self.codes_seen.clear()
         self.jwks.clear()
