@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
@@ -49,6 +50,18 @@ class Check(Generic[C, E]):
     error: E
 
 
+def _json_safe(value: Any) -> Any:
+    """A check's expected or actual value as strict JSON allows it: a non-finite float (a huge claim read as
+    JavaScript reads it) becomes its JavaScript name, so the journal and explain can always serialise it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    return value
+
+
 @dataclass(slots=True)
 class Outcome:
     name: str
@@ -66,8 +79,8 @@ class Outcome:
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {"check": self.name, "status": self.status, "description": self.description}
         if self.status != "not_run":
-            data["expected"] = self.expected
-            data["actual"] = self.actual
+            data["expected"] = _json_safe(self.expected)
+            data["actual"] = _json_safe(self.actual)
             if self.message:
                 data["message"] = self.message
         if self.status == "failed":

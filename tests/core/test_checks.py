@@ -108,3 +108,17 @@ def test_async_checks_run_with_run_async_only() -> None:
     assert trace.error == "E_REMOTE" and trace.failed is not None and trace.failed.message == "too big"
     sync = pipe.run(Ctx(4))  # an async check in a sync run is a bug, reported as that check's failure
     assert sync.error == "E_REMOTE" and sync.failed is not None and "run_async" in sync.failed.message
+
+
+def test_non_finite_values_are_serialised_as_javascript_names() -> None:
+    """A check may hold inf (a huge claim read as JavaScript reads it): to_dict gives strict JSON, so the journal
+    and explain never fail to serialise a trace."""
+    import json
+
+    def infinite(ctx: Ctx) -> Pass:
+        return Pass(expected=[float("-inf")], actual={"exp": float("inf"), "x": float("nan")})
+
+    trace = Pipeline([Check("infinite", infinite, "d", "r", "E")]).run(Ctx(1))
+    checks = json.loads(json.dumps(trace.to_dict(), allow_nan=False))["checks"]
+    assert checks[0]["expected"] == ["-Infinity"]
+    assert checks[0]["actual"] == {"exp": "Infinity", "x": "NaN"}

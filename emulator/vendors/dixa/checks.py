@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.core.checks import Check, Fail, Pass, Pipeline
+from emulator.core.checks import Check, Fail, Pass, Pipeline, numeric_date
 from emulator.core.jose import Compact, JoseError, json_object, jwe_decrypt_dir, parse_compact
 from emulator.vendors.dixa import errors
 from emulator.vendors.dixa.config import Messenger
@@ -124,9 +124,14 @@ def _email(ctx: Context) -> Pass:
 
 
 def _iat(ctx: Context) -> Pass:
-    iat = float(ctx.claims["iat"])
-    if iat > 1e11:
-        raise Fail(f"iat is {iat:.0f}: milliseconds, but iat is seconds", expected="seconds", actual=iat)
+    iat = numeric_date(
+        ctx.claims,
+        "iat",
+        not_a_number="'{name}' is not a number",  # claims_required has already refused it
+        milliseconds="iat is {value}: milliseconds, but iat is seconds",
+        seconds="seconds",
+    )
+    assert iat is not None  # claims_required
     skew = ctx.messenger.clock_skew
     if iat > ctx.now + skew:
         raise Fail(

@@ -11,6 +11,7 @@ Refusals answer as the server does (401 ``Unauthorized`` as plain text, or its J
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -267,7 +268,10 @@ def _number(ctx: Context, name: str) -> float | None:
         raise Fail(
             f"'{name}' is not a number (jsonwebtoken: 'invalid {name} value')", expected="NumericDate", actual=value
         )
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an integer beyond float range: JSON.parse reads it as ±Infinity
+        return math.inf if value > 0 else -math.inf
 
 
 def _exp(ctx: Context) -> Pass:
@@ -314,7 +318,9 @@ def _iat(ctx: Context) -> Pass:
 def _lifetime(ctx: Context) -> Pass:
     if not ctx.documented:
         return Pass(message="server profile: no maximum lifetime")
-    lifetime = float(ctx.claims["exp"]) - float(ctx.claims["iat"])
+    exp, iat = _number(ctx, "exp"), _number(ctx, "iat")
+    assert exp is not None and iat is not None  # the exp and iat checks require them in this profile
+    lifetime = exp - iat
     if lifetime > MAX_LIFETIME:
         raise Fail(
             f"exp is {lifetime:.0f} s after iat, over the ten minutes allowed",

@@ -232,6 +232,8 @@ CASES = [
     ),
     Case("iat 10 minutes in the future", "iat", lambda k: k.token(iat=int(k.now) + 600), "in the future (skew 60 s)"),
     Case("iat in milliseconds", "iat", lambda k: k.token(iat=int(k.now * 1000)), "milliseconds"),
+    Case("iat a huge integer", "iat", lambda k: k.token(iat=10**400), "milliseconds, but iat is seconds"),
+    Case("iat a huge negative integer", "iat", lambda k: k.token(iat=-(10**400)), "out of range"),
     Case("replayed jti", "jti_fresh", lambda k: k.used(), "already used"),
 ]
 

@@ -187,6 +187,18 @@ CASES = [
     ),
     Case("server: exp true", "exp", lambda k: jwt(k.srv.token(k.server(exp=True))), "'exp' is not a number"),
     Case(
+        "server: exp a huge negative integer (JSON.parse: -Infinity)",
+        "exp",
+        lambda k: jwt(k.srv.token(k.server(exp=-(10**400)))),
+        "jwt expired inf s ago",
+    ),
+    Case(
+        "documented: exp a huge integer (JSON.parse: Infinity)",
+        "lifetime",
+        lambda k: jwt(k.doc.token(k.widget(exp=10**400))),
+        "exp is inf s after iat",
+    ),
+    Case(
         "server: nbf a string",
         "nbf",
         lambda k: jwt(k.srv.token(k.server(nbf=str(k.now)))),
@@ -360,6 +372,14 @@ def test_hmac_algorithms_accepted(kit: Kit, alg: str, profile: str) -> None:
 def test_scheme_is_case_insensitive(kit: Kit, scheme: str) -> None:
     """passport-jwt compares the scheme case-insensitively."""
     signed_in(signin(kit.client, f"{scheme} " + kit.srv.token(kit.server(_id=f"user-{scheme}"))))
+
+
+def test_huge_exp_never_expires_as_in_javascript(kit: Kit) -> None:
+    """JSON.parse reads an integer beyond double range as Infinity, so jsonwebtoken never expires it: the server
+    profile signs it in, and the journal shows the exp check's value as "Infinity"."""
+    response = signin(kit.client, "JWT " + kit.srv.token(kit.server(_id="forever", exp=10**400)))
+    signed_in(response)
+    assert check_of(journal_entry(kit.client, response), "exp")["actual"] == "Infinity"
 
 
 def test_lower_case_jwt_gets_the_server_prefix_quirk(kit: Kit) -> None:
