@@ -14,8 +14,6 @@ import ssl
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
-
 from emulator.core import jsonutil
 from emulator.core.keys import Key, KeyFormatError, load_key
 from emulator.vendors.liveassist.config import Connector
@@ -42,10 +40,14 @@ class BrandAnswer:
 @functools.cache
 def _ssl_context() -> ssl.SSLContext:
     """One TLS context for every call to a brand: building one loads the CA bundle (tens of ms)."""
+    import httpx
+
     return httpx.create_ssl_context()
 
 
 async def _post_or_get(method: str, url: str, timeout: float, **kwargs: Any) -> tuple[BrandAnswer | None, int, bytes]:
+    import httpx  # here, not at module level: only a code exchange or a JWKS needs it, and it costs start-up ~50 ms
+
     try:
         async with (
             httpx.AsyncClient(timeout=timeout, follow_redirects=False, verify=_ssl_context()) as client,
@@ -118,7 +120,8 @@ async def exchange_code(connector: Connector, code: str, redirect_uri: str, code
     if isinstance(body, dict) and isinstance(body.get("error"), str):
         error = body["error"]
         meaning = BRAND_OAUTH_ERRORS.get(error, "an error value Live Assist does not document")
-        detail = f" ({body['error_description']})" if isinstance(body.get("error_description"), str) else ""
+        description = body.get("error_description")
+        detail = f" ({description})" if isinstance(description, str) and description != meaning else ""
         return BrandAnswer("oauth_error", f"HTTP {status}, error {error!r}: {meaning}{detail}", status, body, sent)
     if status != 200:
         return BrandAnswer(

@@ -278,6 +278,19 @@ def test_client_auth_body_sends_the_credentials_in_the_form(kit: CodeKit, brand_
     assert CLIENT_SECRET not in str(entry)
 
 
+def test_a_description_equal_to_the_meaning_is_not_repeated(kit: CodeKit, brand_mock: respx.Route) -> None:
+    """A brand that answers invalid_code with Live Assist's own wording as error_description (as the example brand
+    endpoint does): the diagnosis states the meaning once."""
+    account = kit.register()
+    meaning = "The code provided is not valid."
+    brand_mock.mock(return_value=_json(400, {"error": "invalid_code", "error_description": meaning}))
+    response = kit.authenticate(account, "code-said-twice")
+    assert_refused(kit.client, response, "code_exchange")
+    diagnosis = response.headers["x-emulator-diagnosis"]
+    assert f"error 'invalid_code': {meaning}" in diagnosis
+    assert diagnosis.count(meaning) == 1
+
+
 @pytest.mark.inprocess
 @pytest.mark.parametrize(
     ("connector_uri", "request_uri", "expected"),
