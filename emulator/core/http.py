@@ -50,7 +50,11 @@ def media_type(request: Request) -> str:
 
 async def read_form(request: Request, limit: int = 64 * 1024) -> dict[str, str]:
     """An application/x-www-form-urlencoded body as a dict (last value wins), capped."""
-    body = await read_body(request, limit)
+    return parse_form(await read_body(request, limit))
+
+
+def parse_form(body: bytes) -> dict[str, str]:
+    """An application/x-www-form-urlencoded body as a dict (last value wins); not UTF-8: read as Latin-1."""
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError:

@@ -77,9 +77,11 @@ class Avaya(Vendor):
         report = trace.to_dict()
         report["decoded"] = {"jwsHeader": ctx.jws.header if ctx.jws else None, "claims": ctx.claims or None}
         report["now"] = ctx.now
-        report["vendorResponse"] = (
-            "accepted by the Chat SDK endpoints" if trace.ok else trace.error(ctx) if trace.error else None
-        )
+        if trace.ok:
+            report["vendorResponse"] = "accepted by the Chat SDK endpoints"
+        else:
+            assert trace.error is not None  # a failed check always sets it
+            report["vendorResponse"] = trace.error(ctx)
         return report
 
     def reset(self) -> None:

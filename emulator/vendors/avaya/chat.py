@@ -98,11 +98,10 @@ class ChatService:
         del self.state.sessions[session.session_id]
         for engagement in self.state.engagements.values():
             engagement.sessions.discard(session.session_id)
-        if session._wakeup is not None:
-            session._wakeup.set()
+        session.wake()
 
     async def poll(
-        self, session: ChatSession, last_event_id: str | None, disconnected: Callable[[], Awaitable[bool]]
+        self, session: ChatSession, disconnected: Callable[[], Awaitable[bool]]
     ) -> tuple[list[dict[str, Any]] | None, str]:
         """(events, why): pending events, waiting up to longPollSeconds for some; None when the session went away.
 
@@ -110,11 +109,9 @@ class ChatService:
         The SDK polls with fetch(keepalive), so after a page reload the old page's poll stays open beside the new
         page's; without this, the orphaned poll would take (and lose) the next event.
         """
-        session.last_event_id = last_event_id
         session.polls += 1
         generation = session.polls
-        if session._wakeup is not None:
-            session._wakeup.set()  # wake the poll already waiting, if any: it is superseded
+        session.wake()  # wake the poll already waiting, if any: it is superseded
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.long_poll_seconds
         while True:

@@ -20,7 +20,7 @@ from emulator.core.opaque import OpaqueTokenError, OpaqueTokens
 from emulator.vendors.avaya import errors
 from emulator.vendors.avaya.config import ACCOUNT_ID, Account, AvayaSettings
 from emulator.vendors.avaya.state import AvayaState
-from emulator.vendors.avaya.validation import validate_token_request
+from emulator.vendors.avaya.validation import TokenRequest, check_token_request
 
 Body = dict[str, Any]
 ErrorOf = Callable[[Any], Body]
@@ -58,6 +58,11 @@ class ApiContext:
     token_payload: dict[str, Any] = field(default_factory=dict)
     client_id: str | None = None
     warnings: list[str] = field(default_factory=list)
+    # what a check found, for the checks after it
+    appkey_account: Account | None = None  # appkey: the account whose appkey was sent
+    bearer: str = ""  # access_token_present: the access token
+    token_request: TokenRequest | None = None  # body_valid: the normalised body
+    integration_owner: Account | None = None  # integration_exists: the account of the integration
 
     @property
     def account(self) -> Account | None:
@@ -181,6 +186,7 @@ def _appkey_known(ctx: ApiContext) -> Pass:
         raise Fail(
             "the 'appkey' header matches no registered account", expected="a registered appkey", actual="unknown"
         )
+    ctx.appkey_account = owner
     return Pass(expected="a registered appkey", actual=f"appkey of {owner.account_id}")
 
 
@@ -190,13 +196,13 @@ def _bearer_present(ctx: ApiContext) -> Pass:
         raise Fail(
             "no 'Authorization: Bearer <access_token>' header", expected="Bearer <access_token>", actual=scheme or None
         )
+    ctx.bearer = token.strip()
     return Pass(expected="Bearer <access_token>", actual="present")
 
 
 def _access_token_valid(ctx: ApiContext) -> Pass:
-    token = (ctx.headers.get("authorization") or "").strip().partition(" ")[2].strip()
     try:
-        payload = ctx.opaque.verify(ACCESS_TOKEN_KIND, token, ctx.settings.access_token_lifetime)
+        payload = ctx.opaque.verify(ACCESS_TOKEN_KIND, ctx.bearer, ctx.settings.access_token_lifetime)
     except OpaqueTokenError as exc:
         reason = exc.explain("the access token", ctx.settings.access_token_lifetime)
         raise Fail(
@@ -211,9 +217,7 @@ def _access_token_valid(ctx: ApiContext) -> Pass:
 
 def _account_access(ctx: ApiContext) -> Pass:
     token_account = ctx.token_payload.get("a")
-    appkey_account = next(
-        (a.account_id for a in ctx.state.accounts.values() if a.appkey == ctx.headers.get("appkey")), None
-    )
+    appkey_account = ctx.appkey_account.account_id if ctx.appkey_account is not None else None
     if ctx.account is None or token_account != ctx.account_id or appkey_account != ctx.account_id:
         raise Fail(
             f"the path names account {ctx.account_id}, the access token is for {token_account}, the appkey for {appkey_account}",
@@ -242,7 +246,7 @@ def _body_json(ctx: ApiContext) -> Pass:
 
 
 def _body_valid(ctx: ApiContext) -> Pass:
-    ctx.violations, warnings = validate_token_request(ctx.body)
+    ctx.token_request, ctx.violations, warnings = check_token_request(ctx.body)
     ctx.warnings.extend(warnings)
     if ctx.violations:
         summary = "; ".join(f"{v['field']} {v['message']}" for v in ctx.violations)
@@ -253,8 +257,10 @@ def _body_valid(ctx: ApiContext) -> Pass:
 
 
 def _integration_exists(ctx: ApiContext) -> Pass:
-    integration = str(ctx.body["integrationId"]).lower()
-    if ctx.state.account_of_integration(integration) is None:
+    assert ctx.token_request is not None
+    integration = ctx.token_request.integration_id
+    ctx.integration_owner = ctx.state.account_of_integration(integration)
+    if ctx.integration_owner is None:
         raise Fail(
             f"integration {integration} is not registered", expected="a registered Chat Integration", actual=integration
         )
@@ -262,9 +268,9 @@ def _integration_exists(ctx: ApiContext) -> Pass:
 
 
 def _integration_of_account(ctx: ApiContext) -> Pass:
-    integration = str(ctx.body["integrationId"]).lower()
-    owner = ctx.state.account_of_integration(integration)
-    assert owner is not None
+    owner = ctx.integration_owner
+    assert ctx.token_request is not None and owner is not None
+    integration = ctx.token_request.integration_id
     if owner.account_id != ctx.account_id:
         raise Fail(
             f"integration {integration} belongs to account {owner.account_id}",
@@ -278,65 +284,61 @@ def _violations_error(ctx: ApiContext) -> Body:
     return errors.constraint_violation(ctx.violations)
 
 
-def _api(name: str, run: Any, description: str, remedy: str, error: ErrorOf) -> Check[Any, ErrorOf]:
-    return Check(name, run, description, remedy, error)
-
-
 _ACCOUNT_REMEDY = "Use the 6-letter AXP account id (e.g. ABCDEF) in the path"
 _REGISTER_ACCOUNT = "Register the account: PUT /_emulator/tenants/avaya/<accountId> or [[avaya.accounts]]"
 
 ACCESS_TOKEN: Pipeline[ApiContext, ErrorOf] = Pipeline(
     [
-        _api(
+        Check(
             "account_id_format",
             _account_id_format,
             "accountId is 6 letters",
             _ACCOUNT_REMEDY,
             static(errors.INVALID_ACCOUNT_ID),
         ),
-        _api(
+        Check(
             "account_known",
             _account_known,
             "the account is registered",
             _REGISTER_ACCOUNT,
             static(errors.RESOURCE_NOT_FOUND),
         ),
-        _api(
+        Check(
             "appkey",
             _appkey_of_account,
             "the appkey header is the account's",
             _appkey_remedy("every AXP request"),
             static(errors.UNAUTHORIZED_APPKEY),
         ),
-        _api(
+        Check(
             "content_type",
             _form_content_type,
             "the body is form-encoded",
             "Send Content-Type: application/x-www-form-urlencoded",
             static(errors.UNSUPPORTED_MEDIA_TYPE),
         ),
-        _api(
+        Check(
             "grant_type",
             _grant_type,
             "grant_type is client_credentials or refresh_token",
             "grant_type=client_credentials",
             _violations_error,
         ),
-        _api(
+        Check(
             "client_fields",
             _client_fields,
             "client_id and client_secret are sent",
             "Send client_id and client_secret in the form",
             _violations_error,
         ),
-        _api(
+        Check(
             "client_credentials",
             _client_credentials,
             "the client and its secret are the account's",
             "Use a client of this account (GET /_emulator/tenants/avaya/<accountId> lists them)",
             static(errors.UNAUTHORIZED),
         ),
-        _api(
+        Check(
             "refresh_token",
             _refresh_token,
             "the refresh_token is valid for this client",
@@ -348,70 +350,70 @@ ACCESS_TOKEN: Pipeline[ApiContext, ErrorOf] = Pipeline(
 
 GENERATE_JWT: Pipeline[ApiContext, ErrorOf] = Pipeline(
     [
-        _api(
+        Check(
             "account_id_format",
             _account_id_format,
             "accountId is 6 letters",
             _ACCOUNT_REMEDY,
             static(errors.INVALID_ACCOUNT_ID),
         ),
-        _api(
+        Check(
             "appkey",
             _appkey_known,
             "the appkey header is a registered appkey",
             _appkey_remedy("with the access token"),
             static(errors.UNAUTHORIZED_APPKEY),
         ),
-        _api(
+        Check(
             "access_token_present",
             _bearer_present,
             "an access token is sent",
             "Get an access token (POST .../protocol/openid-connect/token) and send 'Authorization: Bearer <access_token>'",
             static(errors.UNAUTHORIZED),
         ),
-        _api(
+        Check(
             "access_token_valid",
             _access_token_valid,
             "the access token is valid and unexpired",
             "Get a fresh access token; they live expires_in (900) seconds",
             static(errors.UNAUTHORIZED_ACCESS_TOKEN),
         ),
-        _api(
+        Check(
             "account_access",
             _account_access,
             "the access token and appkey are the path account's",
             "Use the access token and appkey of the account named in the path",
             static(errors.FORBIDDEN),
         ),
-        _api(
+        Check(
             "content_type",
             _json_content_type,
             "the body is JSON",
             "Send Content-Type: application/json",
             static(errors.UNSUPPORTED_MEDIA_TYPE),
         ),
-        _api(
+        Check(
             "body_json",
             _body_json,
             "the body parses as a JSON object",
             "Send a JSON object",
             static(errors.BAD_REQUEST),
         ),
-        _api(
+        Check(
             "body_valid",
             _body_valid,
             "the body satisfies GenerateJWTToken",
             "Fix the fields listed in violations (integrationId UUID, customerId 1-256, customerName <= 70, ttl 15-60)",
             _violations_error,
         ),
-        _api(
+        Check(
             "integration_exists",
             _integration_exists,
             "the integrationId is a registered Chat Integration",
             "Create the integration: POST /_emulator/tenants/avaya/<accountId>/integrations",
             static(errors.RESOURCE_NOT_FOUND),
         ),
-        _api(
+        Check(
             "integration_of_account",
             _integration_of_account,
             "the integration belongs to the path account",
@@ -436,10 +438,7 @@ class ChatContext:
     jws: Compact | None = None
     claims: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
-
-    @property
-    def integration_account(self) -> Account | None:
-        return self.state.account_of_integration(self.integration_id or "")
+    integration_account: Account | None = None  # the account of integration_id, resolved where the context is built
 
 
 def _sdk_integration_exists(ctx: ChatContext) -> Pass:

@@ -14,12 +14,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from emulator.core.checks import Pipeline, Trace
-from emulator.core.http import BodyTooLarge, media_type, parse_json, read_body, with_diagnosis
+from emulator.core.http import BodyTooLarge, media_type, parse_form, parse_json, read_body, with_diagnosis
 from emulator.core.journal import Note, note_of
 from emulator.vendors.avaya import errors
 from emulator.vendors.avaya.checks import ACCESS_TOKEN, GENERATE_JWT, ApiContext, ErrorOf
 from emulator.vendors.avaya.service import AvayaService
-from emulator.vendors.avaya.validation import parse_token_request
 
 _BODY_LIMIT = 64 * 1024
 _NO_STORE = {"Cache-Control": "no-store"}
@@ -75,9 +74,7 @@ class BackendRoutes:
         except BodyTooLarge as exc:
             return ctx, None, refuse(note, "body_size", str(exc), errors.BAD_REQUEST, "Send a smaller body")
         if parse == "form" and ctx.media_type == "application/x-www-form-urlencoded":
-            from urllib.parse import parse_qsl
-
-            ctx.form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+            ctx.form = parse_form(raw)
         elif parse == "json":
             try:
                 ctx.body = parse_json(raw)
@@ -108,8 +105,8 @@ class BackendRoutes:
             note.details = {k: ctx.body.get(k) for k in ("integrationId", "customerId", "verifiedCustomer", "ttl")}
         if refusal is not None:
             return refusal
-        assert trace is not None
-        claims = self.service.chat_claims(ctx.account_id, parse_token_request(ctx.body))
+        assert trace is not None and ctx.token_request is not None
+        claims = self.service.chat_claims(ctx.account_id, ctx.token_request)
         token = self.service.sign_chat_jwt(claims)
         note.outcome, note.trace, note.token = "accepted", {**trace.to_dict(), "claims": claims}, token
         note.summary = f"chat JWT for customer {claims['customerId']!r}, exp {claims['exp']} (ttl {(claims['exp'] - claims['iat']) // 60} min)"

@@ -106,7 +106,7 @@ class SdkRoutes:
 
     async def events(self, request: Request, who: ChatIdentity) -> Response:
         session = self.chat.session_of(who, request.path_params["session_id"])
-        events, why = await self.chat.poll(session, request.query_params.get("lastEventId"), request.is_disconnected)
+        events, why = await self.chat.poll(session, request.is_disconnected)
         if events is None:
             raise ChatRefusal("session_known", why, errors.SESSION_NOT_FOUND)
         note_of(request.scope).summary = why

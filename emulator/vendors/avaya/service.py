@@ -49,7 +49,6 @@ class ChatIdentity:
     integration_id: str
     customer_id: str
     customer_name: str | None
-    claims: dict[str, Any]
 
     @property
     def customer(self) -> Customer:
@@ -110,6 +109,7 @@ class AvayaService:
             self.runtime.settings.max_token_bytes,
             integration_id=integration_id,
             appkey=appkey,
+            integration_account=self.state.account_of_integration(integration_id),
         )
         return CHAT_JWT.run(ctx, ctx.warnings), ctx
 
@@ -133,5 +133,4 @@ class AvayaService:
             integration_id=str(claims["integrationId"]).lower(),
             customer_id=str(claims["customerId"]),
             customer_name=name if isinstance(name, str) else None,
-            claims=claims,
         )

@@ -132,26 +132,22 @@ class ChatSession:
     created_at: float
     events: list[dict[str, Any]] = field(default_factory=list)  # pending, not yet handed out
     delivered: int = 0
-    last_event_id: str | None = None  # what the client last said it saw (diagnosis only)
     polls: int = 0  # polls started; only the newest may take events
-    _wakeup: asyncio.Event | None = field(default=None, repr=False)
+    # binds to the running loop on its first wait (Python >= 3.10), so creating it outside a loop is fine
+    wakeup: asyncio.Event = field(default_factory=asyncio.Event, repr=False)
 
-    @property
-    def wakeup(self) -> asyncio.Event:
-        if self._wakeup is None:
-            self._wakeup = asyncio.Event()
-        return self._wakeup
+    def wake(self) -> None:
+        """Wake the poll waiting on this session, if any."""
+        self.wakeup.set()
 
     def push(self, event: dict[str, Any]) -> None:
         self.events.append(event)
-        if self._wakeup is not None:
-            self._wakeup.set()
+        self.wake()
 
     def take(self) -> list[dict[str, Any]]:
         events, self.events = self.events, []
         self.delivered += len(events)
-        if self._wakeup is not None:
-            self._wakeup.clear()
+        self.wakeup.clear()
         return events
 
 
@@ -173,8 +169,7 @@ class AvayaState:
             handle.cancel()
         self.timers.clear()
         for session in self.sessions.values():
-            if session._wakeup is not None:
-                session._wakeup.set()  # a pending poll wakes, finds its session gone and answers 404
+            session.wake()  # a pending poll wakes, finds its session gone and answers 404
         self.sessions.clear()
         self.engagements.clear()
 
@@ -204,6 +199,3 @@ class AvayaState:
 
     def engagements_of(self, customer: Customer) -> list[Engagement]:
         return [e for e in self.engagements.values() if e.customer == customer and e.active]
-
-    def sessions_of(self, customer: Customer) -> list[ChatSession]:
-        return [s for s in self.sessions.values() if s.customer == customer]

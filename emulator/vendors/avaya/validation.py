@@ -106,19 +106,8 @@ def _identifiers(value: Any, out: list[Violation]) -> dict[str, list[str]] | Non
     return clean
 
 
-def validate_token_request(body: dict[str, Any]) -> tuple[list[Violation], list[str]]:
-    """(violations, warnings) for a GenerateJWTToken body."""
-    return _check(body)[1:]
-
-
-def parse_token_request(body: dict[str, Any]) -> TokenRequest:
-    """The normalised request; call only on a body without violations."""
-    request, violations, _ = _check(body)
-    assert not violations and request is not None
-    return request
-
-
-def _check(body: dict[str, Any]) -> tuple[TokenRequest | None, list[Violation], list[str]]:
+def check_token_request(body: dict[str, Any]) -> tuple[TokenRequest | None, list[Violation], list[str]]:
+    """(the normalised request or None, violations, warnings) for a GenerateJWTToken body."""
     out: list[Violation] = []
     warnings: list[str] = []
     integration = body.get("integrationId")
