@@ -19,11 +19,12 @@ import time
 from bench.fixtures import PROJECT_ID, ROOT, iadvize_token
 from bench.harness import Batch, Result, compare
 
-# Measured on a 2-core machine (with compiled bytecode): 0.42-0.50 s against 0.27-0.29 s, a ratio of 1.6-1.75.
-# The difference is the emulator's own import graph (its modules, cryptography's serialization and x509,
-# python-jose's backends, starlette's application stack: ~110 ms), the validation of its RSA private key when
-# create_app() parses it (~45 ms) and the strawberry schema build (~20 ms). 2.2 leaves ~25% for the noise of
-# other processes on two cores, and still fails on a new heavy import or start-up step (~+100 ms).
+# Measured on a 2-core machine (with compiled bytecode), five vendors on the default fixtures: 0.37 s against
+# 0.23 s, a ratio of 1.6-1.65. The difference is the emulator's own import graph (its modules, cryptography's
+# serialization and x509, python-jose's backends, starlette's application stack, graphql), the three RSA private
+# keys (iAdvize, Avaya, Live Assist; checked for consistency, not primality: see core.keys) and the strawberry
+# schema build. httpx is imported on Live Assist's first brand call, not here. 2.2 leaves room for the noise of
+# other processes on two cores, and still fails on a new heavy import or start-up step (~+150 ms).
 TARGET = 2.2
 
 _EMULATOR = f"""\

@@ -135,3 +135,18 @@ def test_jwk_with_only_x5c() -> None:
     for bad in ([], ["not base64!"], [base64.b64encode(b"junk").decode()], "x"):
         with pytest.raises(KeyFormatError, match="x5c"):
             load_key({"kty": "RSA", "x5c": bad})
+
+
+@pytest.mark.parametrize("form", ["pem", "der"])
+def test_inconsistent_rsa_private_key_is_refused(form: str) -> None:
+    """Loading skips OpenSSL's slow primality test but still checks the key's arithmetic: a key whose private
+    exponent does not match its modulus (a corrupted or hand-edited file) is refused."""
+    good = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_numbers()
+    bad = rsa.RSAPrivateNumbers(
+        good.p, good.q, good.d + 2, good.dmp1, good.dmq1, good.iqmp, good.public_numbers
+    ).private_key(unsafe_skip_rsa_key_validation=True)
+    encoding = serialization.Encoding.PEM if form == "pem" else serialization.Encoding.DER
+    data = bad.private_bytes(encoding, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    material = data.decode() if form == "pem" else base64.b64encode(data).decode()
+    with pytest.raises(KeyFormatError, match="inconsistent"):
+        load_key(material)
