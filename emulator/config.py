@@ -12,8 +12,11 @@ in ``Key``, ``Keys``, ``Cert`` or ``Certificate``.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import re
+import secrets
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -43,6 +46,22 @@ def require_known(fields: Any, known: set[str], where: str = "") -> None:
     if unknown:
         prefix = f"{where}: " if where else ""
         raise ConfigError(f"{prefix}unknown field(s) {sorted(unknown)}; known: {sorted(known)}")
+
+
+@dataclass(frozen=True)
+class SecretHash:
+    """A password or client secret kept only as a salted SHA-256, compared in constant time, never shown."""
+
+    salt: bytes = field(repr=False)
+    digest: bytes = field(repr=False)
+
+    @classmethod
+    def of(cls, secret: str) -> SecretHash:
+        salt = secrets.token_bytes(16)
+        return cls(salt, hashlib.sha256(salt + secret.encode("utf-8")).digest())
+
+    def matches(self, secret: str) -> bool:
+        return hmac.compare_digest(self.digest, hashlib.sha256(self.salt + secret.encode("utf-8")).digest())
 
 
 def seconds(fields: dict[str, Any], name: str, default: float, low: float, high: float, where: str = "") -> float:

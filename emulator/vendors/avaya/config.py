@@ -6,15 +6,12 @@ The same parser reads ``[avaya]`` / ``[[avaya.accounts]]`` in a config file and 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-import secrets
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.config import ConfigError, emulator_rsa_key, require_known, seconds, tenant_tables
+from emulator.config import ConfigError, SecretHash, emulator_rsa_key, require_known, seconds, tenant_tables
 from emulator.core.keys import Key
 
 ACCOUNT_ID = re.compile(r"^[a-zA-Z]{6}$")  # [S1][S2]
@@ -34,17 +31,12 @@ _SETTINGS_FIELDS = {
 }
 
 
-def _secret_hash(salt: bytes, secret: str) -> bytes:
-    return hashlib.sha256(salt + secret.encode("utf-8")).digest()
-
-
 @dataclass(frozen=True)
 class Client:
     """An API client of an account. Only a salted hash of its secret is kept."""
 
     client_id: str
-    salt: bytes = field(repr=False)
-    secret_hash: bytes = field(repr=False)
+    secret: SecretHash = field(repr=False)
 
     @classmethod
     def create(cls, client_id: Any, secret: Any, where: str) -> Client:
@@ -52,11 +44,10 @@ class Client:
             raise ConfigError(f"{where}.clientId: a non-empty string is required")
         if not isinstance(secret, str) or not secret:
             raise ConfigError(f"{where}.clientSecret: a non-empty string is required")
-        salt = secrets.token_bytes(16)
-        return cls(client_id, salt, _secret_hash(salt, secret))
+        return cls(client_id, SecretHash.of(secret))
 
     def check(self, secret: str) -> bool:
-        return hmac.compare_digest(self.secret_hash, _secret_hash(self.salt, secret))
+        return self.secret.matches(secret)
 
 
 @dataclass(frozen=True)

@@ -6,16 +6,13 @@ The same parser reads ``[iadvize]`` in a config file and the JSON body of
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from emulator.config import ConfigError, emulator_rsa_key, require_known, seconds, tenant_tables
+from emulator.config import ConfigError, SecretHash, emulator_rsa_key, require_known, seconds, tenant_tables
 from emulator.core.keys import Key, KeyFormatError, load_key
 
 MIN_RSA_BITS = 2048
@@ -126,8 +123,7 @@ class Operator:
     """An iAdvize user allowed on /oauth2/token. Only a salted hash of the password is kept."""
 
     username: str
-    salt: bytes
-    password_hash: bytes
+    password: SecretHash = field(repr=False)
 
     @classmethod
     def create(cls, username: Any, password: Any) -> Operator:
@@ -135,15 +131,10 @@ class Operator:
             raise ConfigError("username: a non-empty string without spaces or '/' is required")
         if not isinstance(password, str) or not password:
             raise ConfigError("password: a non-empty string is required")
-        salt = secrets.token_bytes(16)
-        return cls(username, salt, _hash(salt, password))
+        return cls(username, SecretHash.of(password))
 
     def check(self, password: str) -> bool:
-        return hmac.compare_digest(self.password_hash, _hash(self.salt, password))
-
-
-def _hash(salt: bytes, password: str) -> bytes:
-    return hashlib.sha256(salt + password.encode("utf-8")).digest()
+        return self.password.matches(password)
 
 
 @dataclass(frozen=True)

@@ -8,14 +8,11 @@ offline against the defaults.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.config import ConfigError, require_known, tenant_tables
+from emulator.config import ConfigError, SecretHash, require_known, tenant_tables
 
 PROJECT_ID = re.compile(r"[0-9a-f]{24}")  # a MongoDB ObjectId
 PROFILES = ("documented", "server")
@@ -28,8 +25,7 @@ class Admin:
     """A project administrator (HTTP Basic on keys/generate). Only a salted hash of the password is kept."""
 
     username: str
-    salt: bytes
-    password_hash: bytes
+    password: SecretHash = field(repr=False)
 
     @classmethod
     def create(cls, username: Any, password: Any, where: str) -> Admin:
@@ -37,11 +33,10 @@ class Admin:
             raise ConfigError(f"{where}.username: a non-empty string without ':' is required")
         if not isinstance(password, str) or not password:
             raise ConfigError(f"{where}.password: a non-empty string is required")
-        salt = secrets.token_bytes(16)
-        return cls(username, salt, hashlib.sha256(salt + password.encode()).digest())
+        return cls(username, SecretHash.of(password))
 
     def check(self, password: str) -> bool:
-        return hmac.compare_digest(self.password_hash, hashlib.sha256(self.salt + password.encode()).digest())
+        return self.password.matches(password)
 
 
 @dataclass(frozen=True)
