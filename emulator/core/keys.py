@@ -102,6 +102,18 @@ class Key:
         jwk["kid"] = self.kid
         return jwk
 
+    def public_view(self, **jwk_members: str) -> dict[str, Any]:
+        """Every form a brand may want the public half in (GET /_emulator/keys/{vendor}): kid, PEM, single-line
+        SPKI, JWK (with ``jwk_members`` such as alg and use) and a JWKS of it."""
+        jwk = {**self.public_jwk(), **jwk_members}
+        return {
+            "kid": self.kid,
+            "pem": self.public_pem(),
+            "spki": self.public_spki_b64(),
+            "jwk": jwk,
+            "jwks": {"keys": [jwk]},
+        }
+
     def thumbprint(self) -> str:
         return jwk_thumbprint(self.public)
 

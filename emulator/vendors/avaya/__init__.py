@@ -65,11 +65,7 @@ class Avaya(Vendor):
         return {
             "vendor": self.name,
             "use": "Verifies the chat JWTs the emulator issues (RS256; strip the 'jwt.' prefix first). An emulator extra.",
-            "kid": key.kid,
-            "pem": key.public_pem(),
-            "spki": key.public_spki_b64(),
-            "jwk": {**key.public_jwk(), "alg": "RS256", "use": "sig"},
-            "jwks": {"keys": [{**key.public_jwk(), "alg": "RS256", "use": "sig"}]},
+            **key.public_view(alg="RS256", use="sig"),
         }
 
     def explain(self, tenant_id: str, token: Any) -> dict[str, Any]:

@@ -73,11 +73,7 @@ class IAdvize(Vendor):
         return {
             "vendor": self.name,
             "use": "Encrypt the brand JWE to this key (RSA-OAEP-256, A256GCM); it also signs visitor session tokens",
-            "kid": key.kid,
-            "pem": key.public_pem(),
-            "spki": key.public_spki_b64(),
-            "jwk": key.public_jwk(),
-            "jwks": {"keys": [key.public_jwk()]},
+            **key.public_view(),
         }
 
     def explain(self, tenant_id: str, token: Any) -> dict[str, Any]:

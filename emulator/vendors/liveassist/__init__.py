@@ -61,17 +61,12 @@ class LiveAssist(Vendor):
 
     def public_keys(self) -> dict[str, Any]:
         key = self.settings.encryption_key
-        jwk = {**key.public_jwk(), "alg": "RSA-OAEP-256", "use": "enc"}
         return {
             "vendor": self.name,
             "use": "Encrypt id_tokens to this key (JWE, alg RSA-OAEP-256, enc A256GCM, kid as given): the public key "
             "supplied by Live Assist, here the emulator's TEST-ONLY one",
-            "kid": key.kid,
-            "pem": key.public_pem(),
-            "spki": key.public_spki_b64(),
+            **key.public_view(alg="RSA-OAEP-256", use="enc"),
             "certificate": self.settings.certificate_pem,
-            "jwk": jwk,
-            "jwks": {"keys": [jwk]},
         }
 
     async def explain(self, tenant_id: str, token: Any) -> dict[str, Any]:
