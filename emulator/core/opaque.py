@@ -76,11 +76,3 @@ class OpaqueTokens:
             raise OpaqueTokenError("bad_signature", "token signature does not verify") from exc
         except BadData as exc:
             raise OpaqueTokenError("malformed", "token is not an emulator token") from exc
-
-    def issued_at(self, kind: str, token: str) -> float | None:
-        """When a (verified) token was issued, on the emulator clock."""
-        try:
-            _, ts = self._serializer(kind).loads(token, return_timestamp=True)
-        except BadData:
-            return None
-        return ts.timestamp()
