@@ -218,8 +218,6 @@ async def _signing_key(ctx: Context) -> Pass:
     keys, fetched = await _jwks(ctx, refresh=False)
     if kid is not None and not any(k.kid == kid for k in keys) and not fetched:
         keys, _ = await _jwks(ctx, refresh=True)  # re-fetched once on an unknown kid (key rotation)
-    if not keys:
-        raise Fail(f"no usable signing key at {connector.jwks_url}", expected="an RS256 key in the JWKS", actual=None)
     if kid is not None:
         chosen = [k for k in keys if k.kid == kid]
         if not chosen:
@@ -235,7 +233,8 @@ async def _signing_key(ctx: Context) -> Pass:
 
 
 async def _jwks(ctx: Context, refresh: bool) -> tuple[list[Key], bool]:
-    """The JWKS keys, from the cache unless ``refresh``; (keys, fetched now)."""
+    """The JWKS keys, from the cache unless ``refresh``; (keys, fetched now). Never empty: a JWKS without a usable
+    signing key is a failed fetch (brand.fetch_jwks answers no_keys), and only successful fetches are cached."""
     connector = ctx.connector
     assert connector is not None and connector.jwks_url is not None
     cached = ctx.state.jwks.get(connector.jwks_url)

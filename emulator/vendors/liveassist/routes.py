@@ -20,13 +20,19 @@ from emulator.vendors.liveassist.service import LiveAssistService
 from emulator.vendors.liveassist.state import Conversation
 
 _BODY_LIMIT = 128 * 1024
+_CHAT_NOT_FOUND = {"error": "chat_not_found"}  # [EMU] the body of a GET on a chat the account does not have
 
 
 def _refuse(
-    note: Note, check: str, message: str, remedy: str, body: dict[str, str] = errors.AUTHENTICATION_FAILED
+    note: Note,
+    check: str,
+    message: str,
+    remedy: str,
+    body: dict[str, str] = errors.AUTHENTICATION_FAILED,
+    status: int = 401,
 ) -> Response:
     note.outcome, note.failed_check, note.summary = "rejected", check, f"{check}: {message}"
-    return with_diagnosis(JSONResponse(body, status_code=401), f"{note.summary} | remedy: {remedy}")
+    return with_diagnosis(JSONResponse(body, status_code=status), f"{note.summary} | remedy: {remedy}")
 
 
 class LiveAssistRoutes:
@@ -124,7 +130,20 @@ class LiveAssistRoutes:
         chat_id = request.path_params["chat_id"]
         conversation = self.service.conversation_of_chat(account, chat_id)
         if conversation is None:
-            return JSONResponse({"error": "chat_not_found"}, status_code=404)
+            owner = self.service.account_of_chat(chat_id)
+            why = (
+                "no chat/request at this account answered it (or a reset forgot it)"
+                if owner is None
+                else f"it was started at account {owner}"
+            )
+            return _refuse(
+                note,
+                "chat_known",
+                f"chat {chat_id} is not one of account {account}'s: {why}",
+                "Use the chat URI (the Location header) that chat/request answered at this account",
+                _CHAT_NOT_FOUND,
+                404,
+            )
         self._not_expired(note, conversation)
         return JSONResponse(
             {

@@ -149,6 +149,11 @@ class LiveAssistService:
         conversation = self.state.conversations.get(self.state.chats.get(chat_id, ""))
         return conversation if conversation is not None and conversation.account_id == account_id else None
 
+    def account_of_chat(self, chat_id: str) -> str | None:
+        """The account a chat was started at, whichever it is (None: no such chat)."""
+        conversation = self.state.conversations.get(self.state.chats.get(chat_id, ""))
+        return conversation.account_id if conversation is not None else None
+
     def agent_view(self, conversation: Conversation) -> dict[str, Any]:
         now = self.runtime.clock.now()
         expired = conversation.expired(now)

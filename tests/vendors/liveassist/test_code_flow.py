@@ -278,6 +278,7 @@ def test_client_auth_body_sends_the_credentials_in_the_form(kit: CodeKit, brand_
     assert CLIENT_SECRET not in str(entry)
 
 
+@pytest.mark.inprocess
 def test_a_description_equal_to_the_meaning_is_not_repeated(kit: CodeKit, brand_mock: respx.Route) -> None:
     """A brand that answers invalid_code with Live Assist's own wording as error_description (as the example brand
     endpoint does): the diagnosis states the meaning once."""

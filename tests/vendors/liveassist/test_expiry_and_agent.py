@@ -6,13 +6,19 @@ JWS built with raw ``cryptography`` (tests/tokens.py), signed with the demo bran
 
 from __future__ import annotations
 
+import asyncio
+import json
+import os
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
+from emulator.app import create_app
+from emulator.testing import BASE_URL_ENV
 from tests import tokens
-from tests.conftest import FIXTURE_KEYS, random_project_id
+from tests.conftest import FIXTURE_KEYS, LIVE, random_project_id
 from tests.tokens import jws
 
 # Vendor values, written out here (not imported from the emulator).
@@ -21,6 +27,8 @@ ISSUER = "https://brand.example"
 FAILED = {"error": "authentication_failed", "outcome": "offline-survey"}
 EXPIRED = {"error": "token_expired", "outcome": "reauthenticate"}
 API = {"v": "1", "NC": "true"}
+CHAT_NOT_FOUND = {"error": "chat_not_found"}
+BODY_LIMIT = 128 * 1024  # [EMU] the emulator's cap on a Live Assist request body, in bytes
 
 
 @pytest.fixture(scope="session")
@@ -271,14 +279,136 @@ def test_chat_request_body_must_be_json(client: httpx.Client) -> None:
         assert_refused(client, response, "request_body")
 
 
+def _padded(body: dict[str, Any], size: int) -> bytes:
+    """``body`` as JSON, padded with trailing whitespace (still the same JSON object) to exactly ``size`` bytes."""
+    text = json.dumps(body).encode()
+    assert len(text) <= size
+    return text + b" " * (size - len(text))
+
+
+def post_chunked(path: str, data: bytes, content_type: str = "application/json") -> tuple[httpx.Response, Any]:
+    """POST ``data`` chunked (Transfer-Encoding: chunked, no Content-Length), so the cap must hold while the body is
+    read, not only on a declared length; the answer and its journal entry. On the live server, or on a fresh
+    in-process app (the same default fixtures) since the in-process client's transport only sends bytes."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for start in range(0, len(data), 16 * 1024):
+            yield data[start : start + 16 * 1024]
+
+    async def scenario() -> tuple[httpx.Response, Any]:
+        if LIVE:
+            emulator = httpx.AsyncClient(base_url=os.environ[BASE_URL_ENV], timeout=30)
+        else:
+            transport = httpx.ASGITransport(app=create_app())
+            emulator = httpx.AsyncClient(transport=transport, base_url="http://emulator.local")
+        async with emulator:
+            response = await emulator.post(path, params=API, content=chunks(), headers={"Content-Type": content_type})
+            assert "content-length" not in response.request.headers
+            assert response.request.headers["transfer-encoding"] == "chunked"
+            entry = await emulator.get(f"/_emulator/journal/{response.headers['x-emulator-journal-id']}")
+            return response, entry.json()
+
+    return asyncio.run(scenario())
+
+
+# Bodies that are not a JSON object sent as application/json: (id, Content-Type or None, body, what the summary says)
+BAD_BODIES: list[tuple[str, str | None, Any, str]] = [
+    ("not JSON", "application/json", b"{", "the body is not JSON"),
+    ("empty", "application/json", b"", "the body is empty"),
+    ("not UTF-8", "application/json", b'{"ssoKey": "\xff"}', "the body is not UTF-8"),
+    ("NaN", "application/json", b'{"ssoKey": NaN}', "the body is not JSON"),
+    ("a JSON array", "application/json", b'[{"ssoKey": "x"}]', "the body is not a JSON object"),
+    ("a JSON string", "application/json", b'"ssoKey"', "the body is not a JSON object"),
+    ("null", "application/json", b"null", "the body is not a JSON object"),
+    ("text/plain", "text/plain", b'{"ssoKey": "x"}', "Content-Type is not application/json"),
+    ("form", "application/x-www-form-urlencoded", b"ssoKey=x", "Content-Type is not application/json"),
+    ("no Content-Type", None, b'{"ssoKey": "x"}', "Content-Type is not application/json"),
+    ("application/jsonp", "application/jsonp", b'{"ssoKey": "x"}', "Content-Type is not application/json"),
+    ("over 128 KiB", "application/json", _padded({"ssoKey": "x"}, BODY_LIMIT + 1), "over the 131072-byte limit"),
+]
+ROUTES = ["conversation.json", "chat/request"]
+
+
+@pytest.mark.parametrize("route", ROUTES)
+@pytest.mark.parametrize(
+    ("content_type", "content", "says"), [b[1:] for b in BAD_BODIES], ids=[b[0] for b in BAD_BODIES]
+)
+def test_request_body_must_be_a_json_object(
+    client: httpx.Client, route: str, content_type: str | None, content: bytes, says: str
+) -> None:
+    """Both POST endpoints take a JSON object of at most 128 KiB sent as application/json: anything else goes to
+    the offline survey (401 authentication_failed), naming request_body, before any authentication runs."""
+    headers = {"Content-Type": content_type} if content_type is not None else {}
+    response = client.post(f"/liveassist/api/account/{ACCOUNT}/{route}", params=API, content=content, headers=headers)
+    entry = assert_refused(client, response, "request_body")
+    assert entry["status"] == 401
+    assert entry["operation"] == ("visitor_authentication" if route == "conversation.json" else "chat_request")
+    assert says in entry["summary"], entry["summary"]
+    assert entry["trace"] is None  # refused before the authentication pipeline
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_request_body_over_128_kib_chunked(route: str) -> None:
+    """Sent chunked (no Content-Length to refuse on), a body one byte over 128 KiB is refused all the same."""
+    data = _padded({"ssoKey": "x", "request": {}}, BODY_LIMIT + 1)
+    response, entry = post_chunked(f"/liveassist/api/account/{ACCOUNT}/{route}", data)
+    assert response.status_code == 401, response.text
+    assert response.json() == FAILED
+    assert response.headers["x-emulator-diagnosis"].startswith("request_body: ")
+    assert entry["failedCheck"] == "request_body" and entry["outcome"] == "rejected" and entry["status"] == 401
+    assert "over the 131072-byte limit" in entry["summary"], entry["summary"]
+
+
+def test_request_body_of_exactly_128_kib_is_read(client: httpx.Client, brand: Any, at: int) -> None:
+    """The cap is inclusive: a 128 KiB body (a JSON object padded with whitespace) authenticates and starts a chat;
+    one byte more is refused (test_request_body_must_be_a_json_object); chunked, 128 KiB authenticates too."""
+    body = {"ssoKey": id_token(brand, "alice", at, at + 60), "LETagSessionId": "90o5l5twRUGu1rN7bzwNMA"}
+    auth = accepted(
+        client.post(
+            f"/liveassist/api/account/{ACCOUNT}/conversation.json",
+            params=API,
+            content=_padded(body, BODY_LIMIT),
+            headers={"Content-Type": "application/json"},
+        )
+    )
+    response = client.post(
+        f"/liveassist/api/account/{ACCOUNT}/chat/request",
+        params=API,
+        content=_padded({"request": {"skill": "sales", **auth}}, BODY_LIMIT),
+        headers={"Content-Type": "application/json; charset=utf-8"},
+    )
+    assert response.status_code == 201, (response.text, response.headers.get("x-emulator-diagnosis"))
+    response, entry = post_chunked(f"/liveassist/api/account/{ACCOUNT}/conversation.json", _padded(body, BODY_LIMIT))
+    assert response.status_code == 200, (response.text, response.headers.get("x-emulator-diagnosis"))
+    assert entry["outcome"] == "accepted" and entry["failedCheck"] is None
+
+
+def assert_chat_not_found(client: httpx.Client, response: httpx.Response) -> dict[str, Any]:
+    """404 chat_not_found, exactly; the failed check (chat_known) only in the diagnosis header and the journal."""
+    assert response.status_code == 404, response.text
+    assert response.json() == CHAT_NOT_FOUND
+    assert response.headers["x-emulator-diagnosis"].startswith("chat_known: "), response.headers["x-emulator-diagnosis"]
+    assert " | remedy: " in response.headers["x-emulator-diagnosis"]
+    entry = journal(client, response)
+    assert entry["failedCheck"] == "chat_known" and entry["outcome"] == "rejected"
+    assert entry["status"] == 404 and entry["operation"] == "chat"
+    assert entry["summary"].startswith("chat_known: ")
+    return entry
+
+
 def test_unknown_chat_is_404(client: httpx.Client, brand: Any, at: int) -> None:
     """An unknown chat, or a chat asked for at another account, is not found."""
     response = client.get(f"/liveassist/api/account/{ACCOUNT}/chat/7b4a6b5c-unknown", params=API)
     assert response.status_code == 404 and response.json() == {"error": "chat_not_found"}
+    entry = assert_chat_not_found(client, response)
+    assert "no chat/request at this account answered it" in entry["summary"]
     location = start_chat(client, accepted(authenticate(client, id_token(brand, "alice", at, at + 60))))
     chat_id = httpx.URL(location).path.rsplit("/", 1)[1]
     response = client.get(f"/liveassist/api/account/87654321/chat/{chat_id}", params=API)
     assert response.status_code == 404 and response.json() == {"error": "chat_not_found"}
+    entry = assert_chat_not_found(client, response)
+    assert f"chat {chat_id} is not one of account 87654321's: it was started at account {ACCOUNT}" in entry["summary"]
+    assert entry["tenant"] == "87654321"
 
 
 def test_agent_view_of_an_unknown_conversation_is_404(client: httpx.Client) -> None:
@@ -301,6 +431,7 @@ def test_reset_forgets_conversations_but_keeps_connectors(client: httpx.Client, 
         assert client.get(f"/_emulator/agent/liveassist/{auth['conversationId']}").status_code == 404
     assert_refused(client, chat_request(client, here), "authenticated_participant")
     assert get_chat(client, location).status_code == 404
+    assert_chat_not_found(client, get_chat(client, location))
 
     view = client.get(f"/_emulator/tenants/liveassist/{other}")
     assert view.status_code == 200 and view.json()["clockSkew"] == 5
