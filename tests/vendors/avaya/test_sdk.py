@@ -404,6 +404,55 @@ BAD_AUTHORIZATIONS: list[tuple[str, Callable[[Material], str | None], str]] = [
 ]
 
 
+def _with(claims: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
+    return {**claims, name: value}
+
+
+# Chat JWTs signed with the emulator's key (so only the claims are wrong), built here with raw cryptography:
+# (id, the claims from the issued JWT's -> the signed claims, the claims jwt_claims names)
+BAD_CLAIMS: list[tuple[str, Callable[[dict[str, Any]], dict[str, Any]], list[str]]] = [
+    ("customerId_missing", lambda c: _without(c, "customerId"), ["customerId"]),
+    ("customerId_null", lambda c: _with(c, "customerId", None), ["customerId"]),
+    ("customerId_number", lambda c: _with(c, "customerId", 12345), ["customerId"]),
+    ("customerId_list", lambda c: _with(c, "customerId", ["auth-customer"]), ["customerId"]),
+    ("integrationId_missing", lambda c: _without(c, "integrationId"), ["integrationId"]),
+    ("integrationId_number", lambda c: _with(c, "integrationId", 847), ["integrationId"]),
+    ("accountId_missing", lambda c: _without(c, "accountId"), ["accountId"]),
+    ("accountId_number", lambda c: _with(c, "accountId", 123456), ["accountId"]),
+    ("accountId_object", lambda c: _with(c, "accountId", {"id": ACCOUNT}), ["accountId"]),
+    ("exp_missing", lambda c: _without(c, "exp"), ["exp"]),
+    ("exp_null", lambda c: _with(c, "exp", None), ["exp"]),
+    ("exp_string", lambda c: _with(c, "exp", str(c["exp"])), ["exp"]),
+    ("exp_boolean", lambda c: _with(c, "exp", True), ["exp"]),
+    ("exp_list", lambda c: _with(c, "exp", [c["exp"]]), ["exp"]),
+    (
+        "several",
+        lambda c: _with(_without(_without(c, "exp"), "accountId"), "customerId", False),
+        ["customerId", "exp", "accountId"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("mangle", "named"), [c[1:] for c in BAD_CLAIMS], ids=[c[0] for c in BAD_CLAIMS])
+def test_chat_jwt_with_missing_or_mistyped_claims_is_forbidden(
+    client: httpx.Client, mangle: Callable[[dict[str, Any]], dict[str, Any]], named: list[str]
+) -> None:
+    """A correctly signed chat JWT whose integrationId, customerId or accountId is not a string, or whose exp is
+    not a number (a boolean is not one), answers 403 Forbidden (jwt_claims), naming the claims, and creates nothing;
+    a float exp is a number."""
+    claims = claims_of(chat_jwt(client, "auth-customer"))
+    body = {"displayName": "Guest", "clientType": "web", "sessionParameters": {}}
+    forged = "jwt." + tokens.jws(mangle(claims), EMULATOR_KEY)
+    response = client.post(f"{SDK_BASE}/sessions", json=body, headers=sdk_headers(forged))
+    entry = assert_refused(client, response, FORBIDDEN, "jwt_claims")
+    assert entry["summary"] == f"jwt_claims: claims {named} are missing or of the wrong type", entry["summary"]
+    assert entry["status"] == 403
+    assert client.get("/_emulator/chats/avaya").json()["sessions"] == []
+    fractional = "jwt." + tokens.jws(_with(claims, "exp", claims["exp"] + 0.5), EMULATOR_KEY)
+    accepted = client.post(f"{SDK_BASE}/sessions", json=body, headers=sdk_headers(fractional))
+    assert accepted.status_code == 201, (accepted.text, accepted.headers.get("x-emulator-diagnosis"))
+
+
 @pytest.mark.parametrize(
     ("build", "check"), [c[1:] for c in BAD_AUTHORIZATIONS], ids=[c[0] for c in BAD_AUTHORIZATIONS]
 )
@@ -700,7 +749,7 @@ def test_waiting_poll_answers_session_not_found_when_the_session_goes(client: ht
     jwt = chat_jwt(client, "waiting")  # chat JWTs are stateless: any app with the default key accepts it
     headers = sdk_headers(jwt)
 
-    async def scenario() -> tuple[httpx.Response, float]:
+    async def scenario() -> tuple[httpx.Response, float, dict[str, Any]]:
         async with async_emulator() as emulator:
             created = await emulator.post(f"{SDK_BASE}/sessions", json={"clientType": "web"}, headers=headers)
             assert created.status_code == 201, created.text
@@ -717,13 +766,19 @@ def test_waiting_poll_answers_session_not_found_when_the_session_goes(client: ht
                 )
                 assert closed.status_code == 204
             response = await asyncio.wait_for(waiting, 10)
-            return response, time.monotonic() - began
+            elapsed = time.monotonic() - began
+            journal = await emulator.get(f"/_emulator/journal/{response.headers['x-emulator-journal-id']}")
+            assert journal.status_code == 200, journal.text  # recorded when the poll answered: after the reset
+            return response, elapsed, journal.json()
 
-    response, elapsed = asyncio.run(scenario())
+    response, elapsed, entry = asyncio.run(scenario())
     assert elapsed < 3, elapsed
     assert response.status_code == 404
     assert response.json() == SESSION_NOT_FOUND
     assert response.headers["x-emulator-diagnosis"].startswith("session_known: ")
+    assert entry["failedCheck"] == "session_known"
+    assert entry["outcome"] == "rejected" and entry["status"] == 404 and entry["operation"] == "events"
+    assert entry["summary"] == "session_known: the session was closed during the poll"
 
 
 def test_a_newer_poll_supersedes_the_waiting_one(client: httpx.Client) -> None:
@@ -1004,6 +1059,18 @@ def test_session_and_engagement_bodies_are_validated(client: httpx.Client) -> No
         violation_body("sessionParameters", "must be at most 20 string values", 20003),
         "request_body",
     )
+    for display_name in (42, True, ["Guest"], {"first": "Guest"}):
+        not_a_string = {"displayName": display_name, "clientType": "web", "sessionParameters": {}}
+        entry = assert_refused(
+            client,
+            client.post(f"{SDK_BASE}/sessions", json=not_a_string, headers=headers),
+            violation_body("displayName", "size must be between 0 and 70", 20003),
+            "request_body",
+        )
+        assert entry["summary"] == "request_body: displayName is not a string of <= 70", entry["summary"]
+    assert client.get("/_emulator/chats/avaya").json()["sessions"] == []
+    no_name = client.post(f"{SDK_BASE}/sessions", json={"displayName": None, "clientType": "web"}, headers=headers)
+    assert no_name.status_code == 201, no_name.text  # null is no displayName, not a wrong one
     session_id = create_session(client, jwt, "n" * 70)["sessionId"]
     not_strings = {"sessionId": session_id, "engagementParameters": {"count": 3}}
     assert_refused(
@@ -1035,6 +1102,39 @@ def test_sdk_posts_must_be_json_objects(
     for path in (f"{SDK_BASE}/sessions", f"{SDK_BASE}/engagements/{engagement['engagementId']}/messages"):
         assert_refused(client, client.post(path, content=content, headers=headers), expected, check)
     assert len(client.get("/_emulator/chats/avaya").json()["sessions"]) == 1
+
+
+SDK_BODY_LIMIT = 64 * 1024  # [EMU] the emulator's cap on an SDK request body, in bytes
+
+
+def padded(body: dict[str, Any], size: int) -> bytes:
+    """``body`` as JSON, padded with trailing whitespace (still the same JSON object) to exactly ``size`` bytes."""
+    text = json.dumps(body).encode()
+    assert len(text) <= size
+    return text + b" " * (size - len(text))
+
+
+def test_sdk_body_over_64_kib_is_bad_request(client: httpx.Client) -> None:
+    """An SDK POST body over 64 KiB answers 400 Bad Request (body_json) before it is parsed, on sessions and
+    messages, and creates nothing; exactly 64 KiB is read (the cap is inclusive)."""
+    jwt = chat_jwt(client, "oversized")
+    session_id, engagement = start_chat(client, jwt)
+    headers = sdk_headers(jwt) | {"Content-Type": "application/json"}
+    session = {"displayName": "Guest", "clientType": "web", "sessionParameters": {}}
+    message = {"dialogId": dialog_of(engagement), "sessionId": session_id, "body": text_body("big")}
+    messages = f"{SDK_BASE}/engagements/{engagement['engagementId']}/messages"
+    for path, body in ((f"{SDK_BASE}/sessions", session), (messages, message)):
+        response = client.post(path, content=padded(body, SDK_BODY_LIMIT + 1), headers=headers)
+        entry = assert_refused(client, response, BAD_REQUEST, "body_json")
+        assert entry["summary"] == "body_json: request body is over the 65536-byte limit", entry["summary"]
+        assert entry["status"] == 400
+    view = client.get("/_emulator/chats/avaya").json()
+    assert len(view["sessions"]) == 1
+    assert client.get(messages, headers=sdk_headers(jwt)).json()["messages"] == []
+    created = client.post(f"{SDK_BASE}/sessions", content=padded(session, SDK_BODY_LIMIT), headers=headers)
+    assert created.status_code == 201, (created.text, created.headers.get("x-emulator-diagnosis"))
+    sent = client.post(messages, content=padded(message, SDK_BODY_LIMIT), headers=headers)
+    assert sent.status_code == 201, (sent.text, sent.headers.get("x-emulator-diagnosis"))
 
 
 # -- 9. browser access -----------------------------------------------------------------------------------------
