@@ -33,3 +33,12 @@ def loads(data: str | bytes) -> Any:
         return _DECODER.decode(data.decode("utf-8") if isinstance(data, bytes) else data)
     except RecursionError as exc:
         raise ValueError("JSON nested too deeply") from exc
+
+
+def to_float(number: int | float) -> float:
+    """A parsed JSON number as a float. Python keeps integers exact, so a 400-digit claim does not fit a float:
+    it becomes ±inf, which is how JavaScript's JSON.parse (and so a Node vendor) reads it."""
+    try:
+        return float(number)
+    except OverflowError:
+        return math.inf if number > 0 else -math.inf

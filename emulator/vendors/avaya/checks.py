@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.core import jsonutil
 from emulator.core.checks import Check, Fail, Pass, Pipeline
 from emulator.core.jose import Compact, JoseError, json_object, jws_verify, parse_compact
 from emulator.core.opaque import OpaqueTokenError, OpaqueTokens
@@ -548,7 +549,7 @@ def _jwt_integration(ctx: ChatContext) -> Pass:
 
 
 def _jwt_not_expired(ctx: ChatContext) -> Pass:
-    exp = float(ctx.claims["exp"])
+    exp = jsonutil.to_float(ctx.claims["exp"])  # a huge integer: ±inf, never an OverflowError
     skew = ctx.settings.clock_skew
     if exp <= ctx.now - skew:
         raise Fail(

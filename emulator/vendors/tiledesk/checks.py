@@ -11,7 +11,6 @@ Refusals answer as the server does (401 ``Unauthorized`` as plain text, or its J
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -268,10 +267,7 @@ def _number(ctx: Context, name: str) -> float | None:
         raise Fail(
             f"'{name}' is not a number (jsonwebtoken: 'invalid {name} value')", expected="NumericDate", actual=value
         )
-    try:
-        return float(value)
-    except OverflowError:  # an integer beyond float range: JSON.parse reads it as ±Infinity
-        return math.inf if value > 0 else -math.inf
+    return jsonutil.to_float(value)  # a huge integer is ±Infinity, as JSON.parse reads it
 
 
 def _exp(ctx: Context) -> Pass:

@@ -453,6 +453,20 @@ def test_chat_jwt_with_missing_or_mistyped_claims_is_forbidden(
     assert accepted.status_code == 201, (accepted.text, accepted.headers.get("x-emulator-diagnosis"))
 
 
+def test_chat_jwt_with_a_huge_integer_exp(client: httpx.Client) -> None:
+    """An exp of 400 digits is read as infinity (as JSON.parse would), never an internal error: +10**400 is not
+    expired, -10**400 is 401 Unauthorized (jwt_not_expired)."""
+    claims = claims_of(chat_jwt(client, "auth-customer"))
+    body = {"displayName": "Guest", "clientType": "web", "sessionParameters": {}}
+    forever = "jwt." + tokens.jws(_with(claims, "exp", 10**400), EMULATOR_KEY)
+    accepted = client.post(f"{SDK_BASE}/sessions", json=body, headers=sdk_headers(forever))
+    assert accepted.status_code == 201, (accepted.text, accepted.headers.get("x-emulator-diagnosis"))
+    long_gone = "jwt." + tokens.jws(_with(claims, "exp", -(10**400)), EMULATOR_KEY)
+    response = client.post(f"{SDK_BASE}/sessions", json=body, headers=sdk_headers(long_gone))
+    entry = assert_refused(client, response, UNAUTHORIZED, "jwt_not_expired")
+    assert entry["summary"].startswith("jwt_not_expired: the chat JWT expired inf s ago"), entry["summary"]
+
+
 @pytest.mark.parametrize(
     ("build", "check"), [c[1:] for c in BAD_AUTHORIZATIONS], ids=[c[0] for c in BAD_AUTHORIZATIONS]
 )
