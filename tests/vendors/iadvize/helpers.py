@@ -78,3 +78,32 @@ def assert_rejected(client: httpx.Client, response: httpx.Response, check: str) 
     assert entry["failedCheck"] == check
     assert entry["outcome"] == "rejected"
     return diagnosis
+
+
+def request_error(name: str, message: str) -> dict[str, Any]:
+    """A request-level GraphQL refusal (400/413/415) as the emulator answers it: no data, one error."""
+    return {"errors": [{"message": message, "extensions": {"name": name, "retryPolicy": "NO_RETRY"}}]}
+
+
+def document_error(message: str, line: int, column: int) -> dict[str, Any]:
+    """A 400 for a document that does not parse, validate or take its variables: data null, located error."""
+    error = {
+        "message": message,
+        "locations": [{"line": line, "column": column}],
+        "extensions": {"name": "BAD_REQUEST", "retryPolicy": "NO_RETRY"},
+    }
+    return {"data": None, "errors": [error]}
+
+
+def assert_refused(
+    client: httpx.Client, response: httpx.Response, status: int, body: dict[str, Any], check: str
+) -> dict[str, Any]:
+    """Any refusal's exact answer (status, full body), and the named failed check in the header and journal."""
+    assert response.status_code == status, response.text
+    assert response.json() == body
+    diagnosis = response.headers["x-emulator-diagnosis"]
+    assert diagnosis.startswith(f"{check}: "), diagnosis
+    entry = client.get(f"/_emulator/journal/{response.headers['x-emulator-journal-id']}").json()
+    assert entry["failedCheck"] == check, entry["summary"]
+    assert entry["outcome"] == "rejected"
+    return entry

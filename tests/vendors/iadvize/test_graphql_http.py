@@ -10,7 +10,21 @@ import pytest
 
 from tests.conftest import PROJECT
 from tests.tokens import USER_ID, iadvize_token
-from tests.vendors.iadvize.helpers import REJECTED, access_token, assert_rejected, graphql
+from tests.vendors.iadvize.helpers import (
+    REJECTED,
+    SDK_SECURED,
+    access_token,
+    assert_refused,
+    assert_rejected,
+    document_error,
+    graphql,
+    request_error,
+)
+
+UNSUPPORTED_MEDIA_TYPE = request_error(
+    "UNSUPPORTED_MEDIA_TYPE", "Unsupported Media Type: the request must have 'Content-Type: application/json'"
+)
+NOT_JSON = request_error("BAD_REQUEST", "Body is not valid JSON")
 
 
 def seed_curl_body(project_sid: str, jwe: str) -> bytes:
@@ -90,14 +104,28 @@ def test_invalid_legacy_id_is_a_request_error(client: httpx.Client, operator_tok
     body = response.json()
     assert body["data"] is None
     assert "LegacyId" in body["errors"][0]["message"]
+    message = (
+        "Expected value of type 'LegacyId', but encountered error "
+        "'LegacyId cannot represent 'abc': a positive integer is expected'; found: \"abc\"."
+    )
+    assert_refused(client, response, 400, document_error(message, 1, 70), "graphql_request")
+
+
+def test_invalid_legacy_id_variable(client: httpx.Client) -> None:
+    response = graphql(client, SDK_SECURED, {"projectId": "abc", "jwe": "x"})
+    message = (
+        "Variable '$projectId' has invalid value: Expected value of type 'LegacyId', but encountered error "
+        "'LegacyId cannot represent 'abc': a positive integer is expected'; found: 'abc'."
+    )
+    assert_refused(client, response, 400, document_error(message, 1, 37), "graphql_request")
 
 
 def test_variables_of_the_wrong_type(client: httpx.Client) -> None:
-    from tests.vendors.iadvize.helpers import SDK_SECURED
-
     response = graphql(client, SDK_SECURED, {"projectId": 7011, "jwe": 12})
     assert response.status_code == 400
     assert "jwe" in response.json()["errors"][0]["message"]
+    message = "Variable '$jwe' has invalid value: String cannot represent a non string value: 12"
+    assert_refused(client, response, 400, document_error(message, 1, 60), "graphql_request")
 
 
 @pytest.mark.parametrize(
@@ -114,26 +142,98 @@ def test_non_json_body_is_415(client: httpx.Client, content_type: str | None, bo
     assert response.status_code == 415
     assert response.json()["errors"][0]["extensions"]["name"] == "UNSUPPORTED_MEDIA_TYPE"
     assert "application/json" in response.headers["x-emulator-diagnosis"]
+    assert_refused(client, response, 415, UNSUPPORTED_MEDIA_TYPE, "request_body")
+    assert repr(content_type or "missing") in response.headers["x-emulator-diagnosis"]
+
+
+def _bad_request(message: str) -> dict[str, Any]:
+    return request_error("BAD_REQUEST", message)
 
 
 @pytest.mark.parametrize(
-    ("body", "fragment"),
+    ("body", "fragment", "answer", "check"),
     [
-        (b"{not json", "Body is not valid JSON"),
-        (b"[]", "JSON object"),
-        (b'{"variables": {}}', "Missing 'query'"),
-        (b'{"query": "mutation {"}', "Syntax Error"),
-        (b'{"query": "{ nope }"}', "Cannot query field 'nope'"),
-        (b'{"query": "{ emulator { name } }", "variables": []}', "'variables' must be a JSON object"),
-        (b'{"query": "query A { emulator { name } } query B { emulator { name } }"}', "operation name"),
-        (b'{"query": "query A { emulator { name } }", "operationName": "Z"}', "Unknown operation named 'Z'"),
+        (b"{not json", "Body is not valid JSON", NOT_JSON, "request_body"),
+        (b"", "Body is not valid JSON", NOT_JSON, "request_body"),
+        (b"\xff\xfe{}", "Body is not valid JSON", NOT_JSON, "request_body"),
+        (b"[]", "JSON object", _bad_request("The body must be a JSON object with a 'query'"), "graphql_request"),
+        (b"null", "JSON object", _bad_request("The body must be a JSON object with a 'query'"), "graphql_request"),
+        (
+            b'{"variables": {}}',
+            "Missing 'query'",
+            _bad_request("Missing 'query' in the request body"),
+            "graphql_request",
+        ),
+        (b'{"query": "  "}', "Missing 'query'", _bad_request("Missing 'query' in the request body"), "graphql_request"),
+        (
+            b'{"query": "mutation {"}',
+            "Syntax Error",
+            document_error("Syntax Error: Expected Name, found <EOF>.", 1, 11),
+            "graphql_request",
+        ),
+        (
+            b'{"query": "{ nope }"}',
+            "Cannot query field 'nope'",
+            document_error("Cannot query field 'nope' on type 'Query'.", 1, 3),
+            "graphql_request",
+        ),
+        (
+            b'{"query": "subscription { emulator { name } }"}',
+            "subscription",
+            document_error("The subscription operation is not supported by the schema.", 1, 1),
+            "graphql_request",
+        ),
+        (
+            b'{"query": "{ emulator { name } }", "variables": []}',
+            "'variables' must be a JSON object",
+            _bad_request("'variables' must be a JSON object"),
+            "graphql_request",
+        ),
+        (
+            b'{"query": "query A { emulator { name } } query B { emulator { name } }"}',
+            "operation name",
+            _bad_request("Must provide operation name if query contains multiple operations."),
+            "graphql_request",
+        ),
+        (
+            b'{"query": "query A { emulator { name } }", "operationName": "Z"}',
+            "Unknown operation named 'Z'",
+            _bad_request("Unknown operation named 'Z'."),
+            "graphql_request",
+        ),
+        (
+            b'{"query": "query A { emulator { name } }", "operationName": 3}',
+            "'operationName' must be a string",
+            _bad_request("'operationName' must be a string"),
+            "graphql_request",
+        ),
+        (
+            b'{"query": "query A { emulator { name } }", "operationName": ["A"]}',
+            "'operationName' must be a string",
+            _bad_request("'operationName' must be a string"),
+            "graphql_request",
+        ),
     ],
 )
-def test_bad_requests_are_400(client: httpx.Client, body: bytes, fragment: str) -> None:
+def test_bad_requests_are_400(
+    client: httpx.Client, body: bytes, fragment: str, answer: dict[str, Any], check: str
+) -> None:
     response = client.post("/iadvize/graphql", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 400, response.text
     errors = response.json()["errors"]
     assert fragment.lower() in errors[0]["message"].lower()
+    assert_refused(client, response, 400, answer, check)
+
+
+def test_document_without_an_operation(client: httpx.Client) -> None:
+    """Only fragments, no query or mutation: strawberry raises (CannotGetOperationTypeError) instead of answering.
+
+    The message is that exception's text, "None" (kept as it is); the diagnosis says what is wrong.
+    """
+    body = b'{"query": "fragment F on Query { emulator { name } }"}'
+    response = client.post("/iadvize/graphql", content=body, headers={"Content-Type": "application/json"})
+    assert_refused(client, response, 400, _bad_request("None"), "graphql_request")
+    assert "defines no operation" in response.headers["x-emulator-diagnosis"]
 
 
 def test_get_is_not_allowed(client: httpx.Client) -> None:
@@ -144,6 +244,9 @@ def test_oversized_body_is_413(client: httpx.Client) -> None:
     body = b'{"query": "' + b"a" * (1024 * 1024 + 10) + b'"}'
     response = client.post("/iadvize/graphql", content=body, headers={"Content-Type": "application/json"})
     assert response.status_code == 413
+    too_large = request_error("PAYLOAD_TOO_LARGE", "Request body too large")
+    assert_refused(client, response, 413, too_large, "request_size")
+    assert "over the 1048576-byte limit" in response.headers["x-emulator-diagnosis"]
 
 
 def test_query_field_answers(client: httpx.Client) -> None:

@@ -11,7 +11,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from tests.conftest import OPERATOR, PROJECT
 from tests.tokens import USER_ID, iadvize_token
-from tests.vendors.iadvize.helpers import UNAUTHENTICATED, access_token, try_jwe
+from tests.vendors.iadvize.helpers import UNAUTHENTICATED, access_token, assert_refused, try_jwe
 
 INVALID_TOKEN = {"error_description": "access token not valid", "error": "invalid_token"}
 
@@ -31,21 +31,63 @@ def test_token_success_shape(client: httpx.Client) -> None:
     assert response.headers["cache-control"] == "no-store"
 
 
+def oauth_error(error: str, description: str) -> dict[str, str]:
+    return {"error": error, "error_description": description}
+
+
 @pytest.mark.parametrize(
-    ("form", "status", "error"),
+    ("form", "status", "error", "description", "check"),
     [
-        ({**OPERATOR, "password": "wrong", "grant_type": "password"}, 400, "invalid_grant"),
-        ({"username": "nobody@brand.example", "password": "x", "grant_type": "password"}, 400, "invalid_grant"),
-        ({**OPERATOR, "grant_type": "client_credentials"}, 400, "unsupported_grant_type"),
-        ({**OPERATOR}, 400, "invalid_request"),
-        ({"username": OPERATOR["username"], "grant_type": "password"}, 400, "invalid_request"),
+        (
+            {**OPERATOR, "password": "wrong", "grant_type": "password"},
+            400,
+            "invalid_grant",
+            "Bad credentials",
+            "operator_credentials",
+        ),
+        (
+            {"username": "nobody@brand.example", "password": "x", "grant_type": "password"},
+            400,
+            "invalid_grant",
+            "Bad credentials",
+            "operator_credentials",
+        ),
+        (
+            {**OPERATOR, "grant_type": "client_credentials"},
+            400,
+            "unsupported_grant_type",
+            "Only the password grant type is supported",
+            "grant_type",
+        ),
+        ({**OPERATOR}, 400, "invalid_request", "Missing grant_type", "grant_type"),
+        ({**OPERATOR, "grant_type": ""}, 400, "invalid_request", "Missing grant_type", "grant_type"),
+        (
+            {"username": OPERATOR["username"], "grant_type": "password"},
+            400,
+            "invalid_request",
+            "Missing password",
+            "login_fields",
+        ),
+        ({"password": "x", "grant_type": "password"}, 400, "invalid_request", "Missing username", "login_fields"),
+        ({"grant_type": "password"}, 400, "invalid_request", "Missing username and password", "login_fields"),
     ],
 )
-def test_token_refusals(client: httpx.Client, form: dict[str, str], status: int, error: str) -> None:
+def test_token_refusals(
+    client: httpx.Client, form: dict[str, str], status: int, error: str, description: str, check: str
+) -> None:
     response = login(client, **form)
     assert response.status_code == status
     assert response.json()["error"] == error
     assert response.headers["x-emulator-diagnosis"]
+    assert_refused(client, response, status, oauth_error(error, description), check)
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_token_refusal_says_which_credential_is_wrong(client: httpx.Client) -> None:
+    wrong = login(client, **{**OPERATOR, "password": "wrong"}, grant_type="password")
+    assert wrong.headers["x-emulator-diagnosis"] == "operator_credentials: wrong password"
+    nobody = login(client, username="nobody@brand.example", password="x", grant_type="password")
+    assert "no operator 'nobody@brand.example'" in nobody.headers["x-emulator-diagnosis"]
 
 
 def test_token_refuses_json_body(client: httpx.Client) -> None:
@@ -53,6 +95,19 @@ def test_token_refuses_json_body(client: httpx.Client) -> None:
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_request"
     assert "x-www-form-urlencoded" in response.headers["x-emulator-diagnosis"]
+    body = oauth_error("invalid_request", "The request body must be application/x-www-form-urlencoded")
+    assert_refused(client, response, 400, body, "request_body")
+
+
+def test_token_refuses_a_body_over_64_kib(client: httpx.Client) -> None:
+    form = f"username={OPERATOR['username']}&password={OPERATOR['password']}&grant_type=password&pad="
+    content = (form + "a" * (64 * 1024)).encode()
+    response = client.post(
+        "/iadvize/oauth2/token", content=content, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert_refused(client, response, 400, oauth_error("invalid_request", "Request body too large"), "request_size")
+    assert "over the 65536-byte limit" in response.headers["x-emulator-diagnosis"]
+    assert response.headers["cache-control"] == "no-store"
 
 
 def test_password_never_in_the_journal(client: httpx.Client) -> None:
@@ -88,6 +143,17 @@ def test_authenticated_refusals(client: httpx.Client, header: str | None, why: s
     assert response.status_code == 401
     assert response.json() == INVALID_TOKEN
     assert why in response.headers["x-emulator-diagnosis"]
+    entry = assert_refused(client, response, 401, INVALID_TOKEN, "operator_token")
+    assert why in entry["summary"]
+
+
+def test_authenticated_refuses_a_deleted_operators_token(client: httpx.Client) -> None:
+    assert client.put("/_emulator/users/iadvize/gone@brand.example", json={"password": "pw-1"}).status_code == 201
+    token = login(client, username="gone@brand.example", password="pw-1", grant_type="password").json()["access_token"]
+    assert client.delete("/_emulator/users/iadvize/gone@brand.example").status_code == 204
+    response = client.get("/iadvize/_authenticated", headers={"Authorization": f"Bearer {token}"})
+    entry = assert_refused(client, response, 401, INVALID_TOKEN, "operator_token")
+    assert "'gone@brand.example' no longer exists" in entry["summary"]
 
 
 def test_access_token_expires_after_a_day(client: httpx.Client, operator_token: str) -> None:
@@ -95,6 +161,8 @@ def test_access_token_expires_after_a_day(client: httpx.Client, operator_token: 
     response = client.get("/iadvize/_authenticated", headers={"Authorization": f"Bearer {operator_token}"})
     assert response.status_code == 401
     assert "over 86400 s old" in response.headers["x-emulator-diagnosis"]
+    entry = assert_refused(client, response, 401, INVALID_TOKEN, "operator_token")
+    assert "over 86400 s old" in entry["summary"]
 
 
 def _unauthenticated(response: httpx.Response) -> dict[str, Any]:

@@ -179,6 +179,37 @@ def test_anonymous_unknown_project(client: httpx.Client) -> None:
         == "Failed to authenticate visitor anonymously : the website is not correctly setup (null)"
     )
     assert body["errors"][0]["extensions"]["emulator"]["failedCheck"] == "project_known"
+    summary = "project_known: project 999999 is not registered in the emulator"
+    remedy = "Register the project: PUT /_emulator/tenants/iadvize/<projectId> or [[iadvize.projects]]"
+    journal_id = response.headers["x-emulator-journal-id"]
+    assert body == {
+        "data": None,
+        "errors": [
+            {
+                "message": "Failed to authenticate visitor anonymously : the website is not correctly setup (null)",
+                "locations": [{"line": 2, "column": 3}],
+                "path": ["visitorAuthenticateAnonymously"],
+                "extensions": {
+                    "name": "BAD_USER_INPUT",
+                    "retryPolicy": "NO_RETRY",
+                    "emulator": {
+                        "failedCheck": "project_known",
+                        "summary": summary,
+                        "remedy": remedy,
+                        "journalId": int(journal_id),
+                        "explain": "POST /_emulator/explain",
+                    },
+                },
+            }
+        ],
+    }
+    assert response.headers["x-emulator-diagnosis"] == f"{summary} | remedy: {remedy}"
+    entry = client.get(f"/_emulator/journal/{journal_id}").json()
+    assert entry["failedCheck"] == "project_known"
+    assert entry["outcome"] == "rejected"
+    assert entry["summary"] == summary
+    assert entry["operation"] == "visitorAuthenticateAnonymously"
+    assert entry["tenant"] == "999999"
 
 
 def test_upgrade_anonymous_to_secured_keeps_vuid(
