@@ -109,6 +109,15 @@ CASES = [
         "crit",
     ),
     Case(
+        "zip other than DEF",
+        "jwe_enc",
+        lambda k: (
+            PROJECT,
+            jwe(k.good_jws(), k.iadvize, header={"alg": "RSA-OAEP-256", "enc": "A256GCM", "zip": "GZIP"}),
+        ),
+        "unknown JWE compression 'GZIP'",
+    ),
+    Case(
         "encrypted to another public key",
         "jwe_decrypt",
         lambda k: (PROJECT, jwe(k.good_jws(), k.other.public_key())),
@@ -131,6 +140,24 @@ CASES = [
         "jws_format",
         lambda k: (PROJECT, jwe(b'{"https://iadvize.com/userId":"alice"}', k.iadvize)),
         "bare JSON claims",
+    ),
+    Case(
+        "JWE of plain text",
+        "jws_format",
+        lambda k: (PROJECT, jwe(b"alice", k.iadvize)),
+        "the decrypted content is not a JWS: token has 1 dot-separated segments, expected 3",
+    ),
+    Case(
+        "JWE wrapping another JWE (encrypted twice, never signed)",
+        "jws_format",
+        lambda k: (PROJECT, jwe(jwe(k.good_jws(), k.iadvize), k.iadvize)),
+        "the decrypted content is not a JWS: token has 5 dot-separated segments, expected 3",
+    ),
+    Case(
+        "JWE of a JWS whose header is not JSON",
+        "jws_format",
+        lambda k: (PROJECT, jwe(tokens.b64u(b"not json") + ".e30.c2ln", k.iadvize)),
+        "the decrypted content is not a JWS: the protected header is not base64url-encoded JSON",
     ),
     Case(
         "inner HS256",
@@ -204,6 +231,30 @@ CASES = [
         "exp_present",
         lambda k: (PROJECT, k.token({USER_ID: "alice"})),
         "'exp' claim is missing",
+    ),
+    Case(
+        "exp a numeric string",
+        "exp_present",
+        lambda k: (PROJECT, k.token(k.claims(exp=str(int(k.now) + 50)))),
+        "'exp' must be a number of seconds since the epoch",
+    ),
+    Case(
+        "exp a boolean",
+        "exp_present",
+        lambda k: (PROJECT, k.token(k.claims(exp=True))),
+        "'exp' must be a number of seconds since the epoch",
+    ),
+    Case(
+        "nbf a string",
+        "not_expired",
+        lambda k: (PROJECT, k.token(k.claims(nbf="2020-01-01T00:00:00Z"))),
+        "'nbf' must be a number of seconds since the epoch",
+    ),
+    Case(
+        "iat an object",
+        "token_lifetime",
+        lambda k: (PROJECT, k.token(k.claims(iat={"seconds": int(k.now)}))),
+        "'iat' must be a number of seconds since the epoch",
     ),
     Case(
         "exp in milliseconds",
